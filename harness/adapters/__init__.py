@@ -1,0 +1,1 @@
+"""Adapters that drive other Codex SDKs through a JSON-lines protocol."""

@@ -1,0 +1,1 @@
+"""The fake ``codex`` executable: replays fixture transcripts, injects faults, records invocations."""

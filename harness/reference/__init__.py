@@ -1,0 +1,1 @@
+"""The reference Codex SDK: typed events, exec transport, threads and turns."""
