@@ -1,0 +1,75 @@
+"""Reading the invocation log the fake codex appends to (one JSON object per line, one line per invocation).
+
+The fake writes each record with a single write(2) on an O_APPEND handle, so a line is either wholly present
+or absent even when invocations run concurrently; a malformed line therefore means the file was not written
+by the fake, and is an error rather than something to skip.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+__all__ = ["ENV_KEYS", "Invocation", "read_log"]
+
+#: The environment variables every record carries (``None`` when unset): what an SDK sets for codex.
+ENV_KEYS = (
+    "CODEX_API_KEY",
+    "CODEX_INTERNAL_ORIGINATOR_OVERRIDE",
+    "OPENAI_BASE_URL",
+    "CODEX_HOME",
+    "OPENAI_API_KEY",
+    "PATH",
+)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of the fake codex.
+
+    ``step`` is the plan step index that answered, ``None`` when no step was left (the fake exited 1).
+    ``stdin`` is ``None`` when the step had ``exit_before_stdin``; ``output_schema`` is the content of the
+    ``--output-schema`` file, ``None`` without the flag or when the file could not be read. Bytes that are not
+    UTF-8 arrive as U+FFFD. ``env`` is a dict, so an Invocation compares by value but is not hashable.
+    """
+
+    step: int | None
+    argv: tuple[str, ...]
+    stdin: str | None
+    cwd: str
+    env: dict[str, str | None]
+    output_schema: str | None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Invocation:
+        env = data["env"]
+        return cls(
+            step=data["step"],
+            argv=tuple(data["argv"]),
+            stdin=data["stdin"],
+            cwd=data["cwd"],
+            env={k: env.get(k) for k in ENV_KEYS} | dict(env),
+            output_schema=data["output_schema"],
+        )
+
+
+def read_log(log_path: Path) -> list[Invocation]:
+    """All invocations recorded in ``log_path``, oldest first; ``[]`` when the fake was never run."""
+    log_path = Path(log_path)
+    try:
+        raw = log_path.read_bytes()
+    except FileNotFoundError:
+        return []
+    out: list[Invocation] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line:
+            continue
+        try:
+            out.append(Invocation.from_json(json.loads(line.decode("utf-8", errors="replace"))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HarnessError(f"{log_path}:{number}: not a fake-codex invocation record: {exc}") from None
+    return out
