@@ -1,0 +1,57 @@
+"""The client entry point, ``Codex`` (TS ``new Codex(options)``): resolves the binary once, makes threads.
+
+The executable is resolved when the client is built, as in TS (whose constructor throws when the bundled
+binary is missing), so a broken installation fails before the first turn. Config validation, on the other
+hand, happens when a turn builds its argv, because that is where TS raises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness.reference.exec import CodexExec
+from harness.reference.options import CodexOptions, ThreadOptions
+from harness.reference.thread import Thread
+
+__all__ = ["Codex"]
+
+
+def _coerce(options: Any, cls: type[Any]) -> Any:
+    if options is None:
+        return cls()
+    if isinstance(options, cls):
+        return options
+    if isinstance(options, Mapping):
+        return cls.from_mapping(options)
+    raise TypeError(f"expected {cls.__name__}, a mapping or None, got {type(options).__name__}")
+
+
+class Codex:
+    """A Codex client. ``options`` may be a :class:`CodexOptions` or a mapping (snake_case or TS camelCase
+    keys).
+
+    ``exec`` injects a transport: a :class:`CodexExec` with non-default limits, or a test double whose
+    ``run()`` yields canned lines.
+    """
+
+    def __init__(
+        self, options: CodexOptions | Mapping[str, Any] | None = None, *, exec: CodexExec | None = None
+    ):
+        self.options: CodexOptions = _coerce(options, CodexOptions)
+        self._exec = exec if exec is not None else CodexExec(self.options.codex_path_override)
+
+    @property
+    def exec(self) -> CodexExec:
+        """The transport every thread of this client uses."""
+        return self._exec
+
+    def start_thread(self, options: ThreadOptions | Mapping[str, Any] | None = None) -> Thread:
+        """A new thread; its id is known after the first turn's ``thread.started``."""
+        return Thread(self._exec, self.options, _coerce(options, ThreadOptions))
+
+    def resume_thread(
+        self, thread_id: str, options: ThreadOptions | Mapping[str, Any] | None = None
+    ) -> Thread:
+        """A thread continuing a previous session: every turn passes ``resume <thread_id>``."""
+        return Thread(self._exec, self.options, _coerce(options, ThreadOptions), thread_id)

@@ -1,0 +1,222 @@
+"""Threads and turns: ``Thread.run_streamed`` parses the transport's lines into events; ``Thread.run`` folds
+them.
+
+One code path serves both APIs (as in the TS SDK and the openai-agents port), so they cannot disagree about
+parsing, thread ids or cleanup. TS semantics, deliberately:
+
+* ``run()`` collects ``item.completed`` items in order; ``final_response`` is the text of the *last*
+  ``agent_message`` (``""`` if none); ``usage`` comes from ``turn.completed`` (else ``None``). ``turn.failed``
+  stops the process and raises :class:`TurnFailedError` with the failure message. Top-level ``error`` events
+  are ignored -- they are also retry notices (``Reconnecting... 1/5``) and the turn may still succeed.
+* ``run_streamed()`` yields every event, unknown types included, and does not raise on ``turn.failed``; after
+  stdout closes a non-zero exit raises :class:`ExitError`.
+* A line that does not parse raises :class:`EventParseError` (``Failed to parse item: <line>``) with its line
+  number.
+* Each turn is one ``codex exec`` process; once ``thread.started`` has given the thread an id, later turns
+  pass ``resume <id>``.
+
+``run_streamed()`` is lazy: nothing is spawned and no schema file is written until the first event is
+requested. Python's ``async for`` does not close an iterator on ``break`` (JavaScript's ``for await`` does),
+so use ``async with thread.run_streamed(...) as events:`` or call ``aclose()`` to stop the process
+deterministically; otherwise it is stopped when the iterator is garbage collected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from harness.reference.argv import Input, build_argv, build_env, normalize_input
+from harness.reference.errors import EventParseError, TurnFailedError
+from harness.reference.events import (
+    AgentMessageItem,
+    ItemCompletedEvent,
+    ThreadEvent,
+    ThreadStartedEvent,
+    TurnCompletedEvent,
+    TurnFailedEvent,
+    Usage,
+    parse,
+    serialize,
+)
+from harness.reference.exec import CodexExec, iterate_sync, run_coroutine_sync
+from harness.reference.items import ThreadItem
+from harness.reference.options import CodexOptions, ThreadOptions, TurnOptions
+from harness.reference.schema_file import OutputSchemaFile
+
+__all__ = ["StreamedTurn", "Thread", "Turn"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Turn:
+    """The result of :meth:`Thread.run` (TS ``Turn``/``RunResult``)."""
+
+    items: list[ThreadItem]
+    final_response: str
+    usage: Usage | None
+
+
+def _coerce_turn_options(options: TurnOptions | Mapping[str, Any] | None) -> TurnOptions:
+    if options is None:
+        return TurnOptions()
+    if isinstance(options, TurnOptions):
+        return options
+    return TurnOptions.from_mapping(options)
+
+
+def _parse_line(line: bytes, line_number: int) -> ThreadEvent:
+    """Parse one line into an event; every failure becomes the TS-worded :class:`EventParseError`."""
+    try:
+        return parse(line)
+    except EventParseError as exc:
+        raise EventParseError(
+            line.decode("utf-8", errors="replace"), exc.reason, line_number=line_number
+        ) from exc
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, KeyError) as exc:
+        raise EventParseError(
+            line.decode("utf-8", errors="replace"), str(exc), line_number=line_number
+        ) from exc
+
+
+class StreamedTurn:
+    """The events of one turn (TS ``RunStreamedResult``): an async iterator, and an async context manager that
+    stops the process on exit. ``events`` returns the iterator itself, for code written against the TS shape
+    ``(await thread.runStreamed()).events``.
+    """
+
+    def __init__(self, source: AsyncGenerator[ThreadEvent, None]) -> None:
+        self._source = source
+
+    @property
+    def events(self) -> StreamedTurn:
+        """This iterator (TS ``RunStreamedResult.events``)."""
+        return self
+
+    def __aiter__(self) -> StreamedTurn:
+        return self
+
+    async def __anext__(self) -> ThreadEvent:
+        return await self._source.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop the turn: terminate and reap the process, remove the schema file. Idempotent."""
+        await self._source.aclose()
+
+    async def __aenter__(self) -> StreamedTurn:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class Thread:
+    """A conversation with codex; create it with :meth:`Codex.start_thread` or :meth:`Codex.resume_thread`."""
+
+    def __init__(
+        self,
+        exec: CodexExec,
+        codex_options: CodexOptions,
+        thread_options: ThreadOptions,
+        thread_id: str | None = None,
+    ) -> None:
+        self._exec = exec
+        self._codex_options = codex_options
+        self._thread_options = thread_options
+        self._id = thread_id
+
+    @property
+    def id(self) -> str | None:
+        """The thread id: given on resume, else ``None`` until the first ``thread.started`` event."""
+        return self._id
+
+    @property
+    def options(self) -> ThreadOptions:
+        """The options every turn of this thread runs with."""
+        return self._thread_options
+
+    def run_streamed(
+        self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None
+    ) -> StreamedTurn:
+        """The turn's events as they arrive; lazy (nothing runs until iterated). See the module docstring."""
+        return StreamedTurn(self._stream(input, turn_options))
+
+    async def run(self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None) -> Turn:
+        """Run a turn to completion: its items, final response and usage (a fold over the events)."""
+        items: list[ThreadItem] = []
+        final_response = ""
+        usage: Usage | None = None
+        failure: TurnFailedEvent | None = None
+        stream = self._stream(input, turn_options)
+        try:
+            async for event in stream:
+                if isinstance(event, ItemCompletedEvent):
+                    item = event.item
+                    if isinstance(item, AgentMessageItem):
+                        final_response = item.text
+                    items.append(item)
+                elif isinstance(event, TurnCompletedEvent):
+                    usage = event.usage
+                elif isinstance(event, TurnFailedEvent):
+                    failure = event
+                    break
+        finally:
+            # Closing the stream stops the process (TS: the generator's ``finally`` kills the child).
+            await stream.aclose()
+        if failure is not None:
+            # The payload is the error object as printed, unknown fields included.
+            payload = json.loads(serialize(failure)).get("error")
+            raise TurnFailedError(failure.error.message, payload if isinstance(payload, dict) else None)
+        if usage is not None and usage.cache_write_input_tokens is UNSET:
+            # TS 0.150+ backfills ``cache_write_input_tokens ??= 0`` (older CLIs do not print it). Only the
+            # Turn gets it: streamed events stay byte-exact copies of what the CLI printed.
+            usage = msgspec.structs.replace(usage, cache_write_input_tokens=0)
+        return Turn(items=items, final_response=final_response, usage=usage)
+
+    def run_sync(self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None) -> Turn:
+        """:meth:`run` for synchronous callers (a private event loop in a helper thread)."""
+        return run_coroutine_sync(lambda: self.run(input, turn_options))
+
+    def run_streamed_sync(
+        self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None
+    ) -> Iterator[ThreadEvent]:
+        """:meth:`run_streamed` for synchronous callers; closing the iterator early stops the process."""
+        return iterate_sync(lambda: self.run_streamed(input, turn_options))
+
+    async def _stream(
+        self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None
+    ) -> AsyncGenerator[ThreadEvent, None]:
+        turn = _coerce_turn_options(turn_options)
+        prompt, images = normalize_input(input)
+        async with OutputSchemaFile(turn.output_schema) as schema_path:
+            argv = build_argv(
+                self._codex_options,
+                self._thread_options,
+                turn,
+                thread_id=self._id,
+                images=images,
+                output_schema_path=schema_path,
+            )
+            env = build_env(self._codex_options)
+            lines: AsyncIterator[bytes] = self._exec.run(
+                argv, stdin=prompt, env=env, signal=turn.signal, idle_timeout=turn.idle_timeout
+            )
+            try:
+                line_number = 0
+                async for line in lines:
+                    line_number += 1
+                    event = _parse_line(line, line_number)
+                    if isinstance(event, ThreadStartedEvent):
+                        self._id = event.thread_id
+                    yield event
+            finally:
+                close = getattr(lines, "aclose", None)
+                if close is not None:
+                    await close()
