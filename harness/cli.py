@@ -1,18 +1,83 @@
-"""The ``harness`` command line: thin subcommands, each handing off to one core function."""
+"""The ``harness`` command line: thin subcommands, each handing off to one core function.
+
+Exit statuses are the contract with CI: 0 all good, 1 the SDK under test failed (a scenario diverged or
+errored, a report diff shows something newly broken), 2 the harness itself failed (a bad scenario file,
+an unreadable report). A :class:`~harness.errors.HarnessError` is printed as one line, ``error: <message>``,
+on stderr with status 2 and no traceback: it is a diagnosis, not a bug. Anything else keeps its traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
 from harness import __version__
+from harness.errors import HarnessError
+from harness.report.diff import diff_reports, diff_table
+from harness.report.model import Selection
+from harness.report.parity import (
+    Backend,
+    GoldenChange,
+    default_backend,
+    make_header,
+    plan_refresh,
+    run_parity,
+)
+from harness.report.reader import read_report
+from harness.report.render import results_table, summary_table
+from harness.report.writer import write_reports
+
+__all__ = ["app", "main"]
+
+
+class _HarnessGroup(TyperGroup):
+    """Root group that turns a HarnessError from any subcommand into ``error: ...`` and exit status 2.
+
+    Catching here (rather than around ``app()``) covers every way the app is invoked: the console
+    script, ``python -m harness`` and ``typer.testing.CliRunner``.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # Any: typer vendors its own click Context type
+        try:
+            return super().invoke(ctx)
+        except HarnessError as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(exc.exit_status) from None
+
 
 app = typer.Typer(
     name="harness",
+    cls=_HarnessGroup,
     help="Parity and conformance harness for Codex SDKs.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
+golden_app = typer.Typer(
+    name="golden",
+    help="Record and review golden observations (one JSON file per scenario under [bold]golden/[/]).",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(golden_app, name="golden")
+
+#: The seam to the scenario/golden layers; tests replace it with stand-ins.
+backend_factory: Callable[[], Backend] = default_backend
 
 
 def _version_callback(value: bool) -> None:
@@ -23,11 +88,382 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
-    ),
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Parity and conformance harness for Codex SDKs."""
+
+
+# --- shared options --------------------------------------------------------------------------------
+
+KeywordOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-k",
+        "--keyword",
+        metavar="EXPR",
+        help="Select scenarios whose id, title or tags match a pytest-style expression "
+        "([i]shell and not fail[/]).",
+    ),
+]
+TagOpt = Annotated[
+    list[str] | None,
+    typer.Option("--tag", metavar="TAG", help="Select scenarios with this tag (repeatable: any of them)."),
+]
+WorkersOpt = Annotated[
+    int, typer.Option("-n", "--workers", min=1, help="Observe this many scenarios at once (threads).")
+]
+ScenariosOpt = Annotated[
+    Path, typer.Option("--scenarios", metavar="DIR", help="The scenario corpus to load.")
+]
+GoldenOpt = Annotated[Path, typer.Option("--golden", metavar="DIR", help="Where the golden files live.")]
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _load(backend: Backend, scenarios_dir: Path, keyword: str | None, tags: Sequence[str]) -> list[Any]:
+    """Load and select scenarios; selecting nothing is a harness error, never a silent green run."""
+    if not scenarios_dir.exists():
+        raise HarnessError(f"{scenarios_dir}: no such scenarios directory")
+    scenarios = list(backend.load_all(scenarios_dir, keyword=keyword, tags=tuple(tags)))
+    if not scenarios:
+        selection = (
+            " ".join([*([f"-k {keyword!r}"] if keyword else []), *(f"--tag {t}" for t in tags)])
+            or "(no filter)"
+        )
+        raise HarnessError(f"no scenarios selected under {scenarios_dir} by {selection}")
+    return scenarios
+
+
+@contextmanager
+def _progress(description: str, total: int) -> Iterator[Callable[[Any], None]]:
+    """A progress bar on stderr (only on a terminal, so logs stay clean); yields the per-item tick."""
+    console = _stderr()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+        yield lambda _item: progress.advance(task)
+
+
+# --- parity ----------------------------------------------------------------------------------------
+
+
+@app.command()
+def parity(
+    keyword: KeywordOpt = None,
+    tags: TagOpt = None,
+    workers: WorkersOpt = 1,
+    scenarios_dir: ScenariosOpt = Path("scenarios"),
+    golden_dir: GoldenOpt = Path("golden"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Where to write parity.{json,md,html} and junit.xml.")
+    ] = Path("reports"),
+) -> None:
+    """Run the selected scenarios against the reference SDK and compare each with its golden.
+
+    Writes [bold]parity.json[/] (the record), [bold]parity.md[/], [bold]parity.html[/] and [bold]junit.xml[/].
+    Exit status: 0 if nothing diverged or errored, 1 otherwise, 2 if the harness failed.
+    """
+    backend = backend_factory()
+    tag_list = tags or []
+    scenarios = _load(backend, scenarios_dir, keyword, tag_list)
+    header = make_header(
+        scenarios,
+        argv=["harness", *sys.argv[1:]],
+        selection=Selection(
+            keyword=keyword, tags=tuple(tag_list), scenarios=str(scenarios_dir), golden=str(golden_dir)
+        ),
+    )
+    with _progress("parity", len(scenarios)) as tick:
+        report = run_parity(
+            scenarios, backend, golden_root=golden_dir, header=header, workers=workers, on_result=tick
+        )
+    paths = write_reports(report, out_dir)
+    out = _stdout()
+    out.print(summary_table(report))
+    if not report.ok:
+        out.print(results_table(report, failing_only=True))
+    out.print("reports: " + ", ".join(str(p) for p in paths.all()), soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+# --- golden refresh / review -----------------------------------------------------------------------
+
+
+def _colored_diff(diff: str) -> Text:
+    """Unified diff with insta-like colours: additions green, removals red, hunks cyan."""
+    text = Text()
+    for line in diff.splitlines(keepends=True):
+        style = ""
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        text.append(line, style=style)
+    return text
+
+
+def _read_key() -> str:
+    """One keypress from a terminal (cbreak mode, like cargo-insta), or one line from a pipe.
+
+    Ctrl-C and Ctrl-D (or end of input) mean quit, so an interrupted review writes nothing more.
+    """
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        return line.strip()[:1].lower() if line else "q"
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        data = os.read(fd, 1)
+    except KeyboardInterrupt:
+        return "q"
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    char = data.decode("utf-8", errors="replace").lower()
+    return "q" if char in ("", "\x03", "\x04") else char
+
+
+@dataclass
+class _Tally:
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    unreviewed: int = 0
+
+
+def review(
+    pending: Sequence[GoldenChange],
+    accept: Callable[[GoldenChange], None],
+    console: Console,
+    read_key: Callable[[], str] = _read_key,
+) -> _Tally:
+    """Walk each new or changed golden: show its diff, ask accept / reject / skip / quit.
+
+    Only ``accept`` writes; reject and skip leave the stored golden as it was (reject is recorded as a
+    decision in the summary, skip defers it), and quit leaves every remaining golden untouched.
+    """
+    tally = _Tally()
+    for index, change in enumerate(pending, start=1):
+        console.rule(f"[bold]{index}/{len(pending)}[/] {change.scenario.id} ({change.kind})")
+        if change.scenario.title:
+            console.print(change.scenario.title, style="dim")
+        for failed in change.failed_expectations:
+            console.print(f"warning: expectation fails on the new observation: {failed}", style="yellow")
+        console.print(_colored_diff(change.diff))
+        while True:
+            console.print(
+                "[green]a[/] accept  [red]r[/] reject  [yellow]s[/] skip  [bold]q[/] quit > ", end=""
+            )
+            key = read_key()
+            console.print(key if key.isprintable() else "")
+            if key in ("a", "r", "s", "q"):
+                break
+            console.print("press a, r, s or q", style="yellow")
+        if key == "a":
+            accept(change)
+            tally.accepted += 1
+            console.print(f"accepted: wrote golden for {change.scenario.id}", style="green")
+        elif key == "r":
+            tally.rejected += 1
+            console.print(f"rejected: kept the stored golden for {change.scenario.id}", style="red")
+        elif key == "s":
+            tally.skipped += 1
+            console.print(f"skipped: {change.scenario.id} left for later", style="yellow")
+        else:
+            tally.unreviewed = len(pending) - index + 1
+            console.print("quit: remaining goldens left untouched", style="bold")
+            break
+    return tally
+
+
+@golden_app.command("refresh")
+def golden_refresh(
+    keyword: KeywordOpt = None,
+    tags: TagOpt = None,
+    workers: WorkersOpt = 1,
+    scenarios_dir: ScenariosOpt = Path("scenarios"),
+    golden_dir: GoldenOpt = Path("golden"),
+    review_changes: Annotated[
+        bool,
+        typer.Option(
+            "--review",
+            help="Walk each new or changed golden: show the diff, then [b]a[/]ccept / [b]r[/]eject / "
+            "[b]s[/]kip / [b]q[/]uit (like [i]cargo insta review[/]). Only accepted goldens are written.",
+        ),
+    ] = False,
+) -> None:
+    """Re-record the goldens of the selected scenarios from fresh observations of the reference SDK.
+
+    Without [bold]--review[/] every new or changed golden is written (atomically, one file per scenario).
+    If any observation fails, nothing is written.
+    """
+    backend = backend_factory()
+    scenarios = _load(backend, scenarios_dir, keyword, tags or [])
+    with _progress("observe", len(scenarios)) as tick:
+        changes = plan_refresh(scenarios, backend, golden_root=golden_dir, workers=workers, on_done=tick)
+    pending = [c for c in changes if c.kind != "unchanged"]
+    unchanged = len(changes) - len(pending)
+    out = _stdout()
+
+    def accept(change: GoldenChange) -> None:
+        backend.write_golden(change.scenario.id, change.new, golden_dir)
+
+    if not pending:
+        out.print(f"all {unchanged} golden(s) up to date")
+        return
+    table = Table(title="golden refresh", header_style="bold")
+    table.add_column("outcome")
+    table.add_column("count", justify="right")
+    if review_changes:
+        tally = review(pending, accept, out)
+        rows = [
+            ("accepted", tally.accepted),
+            ("rejected", tally.rejected),
+            ("skipped", tally.skipped),
+            ("not reviewed", tally.unreviewed),
+        ]
+    else:
+        for change in pending:
+            accept(change)
+            out.print(f"{change.kind:>7}: {change.scenario.id}")
+            for failed in change.failed_expectations:
+                out.print(f"warning: {change.scenario.id}: expectation fails: {failed}", style="yellow")
+        rows = [
+            ("new", sum(c.kind == "new" for c in pending)),
+            ("updated", sum(c.kind == "changed" for c in pending)),
+        ]
+    for name, count in [*rows, ("unchanged", unchanged)]:
+        table.add_row(name, str(count))
+    out.print(table)
+
+
+# --- validate / list -------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Scenario files or directories (default: [bold]scenarios[/]).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Check scenario files without running them; print each problem as [i]file:line:col: field: message[/].
+
+    Exit status 2 if any file is invalid.
+    """
+    backend = backend_factory()
+    targets = paths or [Path("scenarios")]
+    missing = [p for p in targets if not p.exists()]
+    if missing:
+        raise HarnessError(f"{missing[0]}: no such file or directory")
+    errors = backend.validate_paths(targets)
+    for error in errors:
+        typer.echo(str(error))
+    if errors:
+        typer.echo(f"{len(errors)} problem(s) found", err=True)
+        raise typer.Exit(2)
+    typer.echo("all scenarios valid")
+
+
+@app.command("list")
+def list_scenarios(
+    keyword: KeywordOpt = None,
+    tags: TagOpt = None,
+    scenarios_dir: ScenariosOpt = Path("scenarios"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+) -> None:
+    """List the selected scenarios: id, title and tags."""
+    backend = backend_factory()
+    scenarios = _load(backend, scenarios_dir, keyword, tags or [])
+    if as_json:
+        rows = [
+            {"id": s.id, "title": s.title, "tags": sorted(s.tags), "path": str(s.path)} for s in scenarios
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(scenarios)} scenario(s)", header_style="bold")
+    table.add_column("id", no_wrap=True)  # ids are copied into -k: never fold them
+    table.add_column("title", overflow="fold")
+    table.add_column("tags")
+    for s in scenarios:
+        table.add_row(s.id, s.title, ", ".join(sorted(s.tags)))
+    _stdout().print(table)
+
+
+# --- diff ------------------------------------------------------------------------------------------
+
+
+@app.command()
+def diff(
+    report_a: Annotated[Path, typer.Argument(metavar="REPORT_A", help="The earlier parity.json (before).")],
+    report_b: Annotated[Path, typer.Argument(metavar="REPORT_B", help="The later parity.json (after).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
+) -> None:
+    """Compare two parity reports aligned by scenario id and implementation, not by run order.
+
+    Lists fixed, broken (newly failing), still failing, added, removed and changed-observation entries.
+    Exit status 1 if anything broke, else 0; 2 if a report is invalid or incomplete.
+    """
+    result = diff_reports(read_report(report_a), read_report(report_b))
+    if as_json:
+        typer.echo(result.to_json())
+    else:
+        out = _stdout()
+        if result.entries:
+            out.print(diff_table(result))
+        counts = {k: v for k, v in result.counts().items() if v}
+        out.print(", ".join(f"{k}: {v}" for k, v in counts.items()) or "both reports are empty")
+    if result.broke:
+        raise typer.Exit(1)
+
+
+# --- fake codex ------------------------------------------------------------------------------------
+
+
+@app.command(
+    "fake-codex",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def fake_codex(
+    args: Annotated[
+        list[str] | None, typer.Argument(help="Arguments for the fake codex, passed through.")
+    ] = None,
+) -> None:
+    """Run the fake [bold]codex[/] with ARGS passed through (reads HARNESS_FAKE_PLAN, HARNESS_FAKE_LOG)."""
+    from harness.fake.cli import main as fake_main
+
+    status = fake_main(list(args or []))
+    raise typer.Exit(int(status or 0))
 
 
 def main() -> None:

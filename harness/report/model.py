@@ -1,0 +1,234 @@
+"""The parity report as frozen values: a header, one result per (scenario, implementation), a footer.
+
+Two axes are kept apart on purpose (Bowtie#58 rendered "what happened" and "was it expected" with one
+icon and confused its users): :attr:`Result.observation` / :attr:`Result.observed_error_kind` say what the
+implementation *did*; :attr:`Result.agrees` says whether that matches the golden. :attr:`Result.status` is
+the verdict derived from both plus the scenario's own expectations.
+
+Results are keyed by ``(scenario, implementation)`` rather than by scenario alone so that a later matrix
+run (many SDKs through adapters) and per-implementation baselines extend the format instead of breaking it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+__all__ = [
+    "FORMAT_VERSION",
+    "REFERENCE",
+    "Counts",
+    "Footer",
+    "HarnessFailure",
+    "Header",
+    "Implementation",
+    "Report",
+    "Result",
+    "Selection",
+    "Status",
+]
+
+#: Bumped only on a change an older reader would misread (a removed or retyped field, a new status).
+#: Additive changes (new keys, new record types) keep the number: readers ignore what they do not know.
+FORMAT_VERSION: Final = 1
+
+#: The implementation id of the reference SDK (:mod:`harness.reference`), the only one run today.
+REFERENCE: Final = "reference"
+
+
+class Status(StrEnum):
+    """The verdict for one (scenario, implementation) pair."""
+
+    #: observed, agrees with the golden, and every expectation of the scenario holds
+    PASSED = "passed"
+    #: observed, but differs from the golden or fails an expectation
+    DIVERGED = "diverged"
+    #: no verdict: the harness could not observe or compare (see ``harness_error``), e.g. no golden
+    ERRORED = "errored"
+    #: deliberately not run (the scenario or the implementation says so)
+    SKIPPED = "skipped"
+
+    @property
+    def failing(self) -> bool:
+        """Whether this verdict fails a run: skips are declared, so they do not."""
+        return self in (Status.DIVERGED, Status.ERRORED)
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One implementation under test; the reference SDK today, adapters (other SDKs) later."""
+
+    id: str
+    name: str
+    version: str
+    language: str = "python"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How the scenarios of a run were chosen, so a report can be reproduced."""
+
+    keyword: str | None = None
+    tags: tuple[str, ...] = ()
+    scenarios: str = "scenarios"
+    golden: str = "golden"
+
+
+@dataclass(frozen=True)
+class Header:
+    """Run metadata, the first line of ``parity.json``."""
+
+    harness_version: str
+    python: str
+    platform: str
+    started_at: str
+    cli_versions: tuple[str, ...] = ()
+    implementations: tuple[Implementation, ...] = ()
+    argv: tuple[str, ...] = ()
+    selection: Selection = field(default_factory=Selection)
+    format_version: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True)
+class HarnessFailure:
+    """Why the harness, not the implementation, failed to reach a verdict (blame is data, not a crash)."""
+
+    type: str
+    message: str
+    traceback: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """One (scenario, implementation) outcome with everything needed to understand it offline."""
+
+    scenario: str
+    implementation: str
+    status: Status
+    title: str = ""
+    tags: tuple[str, ...] = ()
+    #: axis 2: True/False once compared with a golden, None when no comparison happened
+    agrees: bool | None = None
+    #: axis 1: the normalized observation (None if the harness could not observe)
+    observation: Mapping[str, Any] | None = None
+    golden: Mapping[str, Any] | None = None
+    summary: str = ""
+    diff: str = ""
+    failed_expectations: tuple[str, ...] = ()
+    harness_error: HarnessFailure | None = None
+    skip_reason: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The stable identity used for sorting, duplicate detection and report diffs."""
+        return (self.scenario, self.implementation)
+
+    @property
+    def observed_error_kind(self) -> str | None:
+        """The canonical error kind the implementation surfaced, or None if it completed normally."""
+        if self.observation is None:
+            return None
+        error = self.observation.get("error")
+        if isinstance(error, Mapping):
+            kind = error.get("kind")
+            return str(kind) if kind is not None else "unknown"
+        return None
+
+    @property
+    def observed(self) -> str:
+        """A one-word rendering of axis 1 for tables: ``ok``, ``error:<kind>`` or ``-``."""
+        if self.observation is None:
+            return "-"
+        kind = self.observed_error_kind
+        return "ok" if kind is None else f"error:{kind}"
+
+    @property
+    def agreement(self) -> str:
+        """A one-word rendering of axis 2 for tables."""
+        return {True: "agrees", False: "differs", None: "-"}[self.agrees]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many results have each status; the footer repeats them so a reader can cross-check."""
+
+    passed: int = 0
+    diverged: int = 0
+    errored: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        """All results, whatever their status."""
+        return self.passed + self.diverged + self.errored + self.skipped
+
+    @property
+    def failing(self) -> int:
+        """Results that fail a run."""
+        return self.diverged + self.errored
+
+    @classmethod
+    def of(cls, results: Iterable[Result]) -> Counts:
+        """Count statuses; used when building a footer and when validating one that was read."""
+        tally = dict.fromkeys((s.value for s in Status), 0)
+        for result in results:
+            tally[result.status.value] += 1
+        return cls(**tally)
+
+    def as_dict(self) -> dict[str, int]:
+        """The JSON form, with ``total`` included for readers that do not add up."""
+        return {
+            "passed": self.passed,
+            "diverged": self.diverged,
+            "errored": self.errored,
+            "skipped": self.skipped,
+            "total": self.total,
+        }
+
+
+@dataclass(frozen=True)
+class Footer:
+    """The last line of ``parity.json``; its absence marks a run that did not finish."""
+
+    counts: Counts
+    finished_at: str
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class Report:
+    """A complete parity run. Build it with :meth:`build` so results are sorted and counted."""
+
+    header: Header
+    results: tuple[Result, ...]
+    footer: Footer
+
+    def __post_init__(self) -> None:
+        seen: set[tuple[str, str]] = set()
+        for result in self.results:
+            if result.key in seen:
+                raise ValueError(f"duplicate result for {result.scenario} ({result.implementation})")
+            seen.add(result.key)
+
+    @classmethod
+    def build(cls, header: Header, results: Iterable[Result], *, finished_at: str) -> Report:
+        """Sort results by stable key (never by completion order, which varies with ``-n``) and count them."""
+        ordered = tuple(sorted(results, key=lambda r: r.key))
+        return cls(header, ordered, Footer(Counts.of(ordered), finished_at))
+
+    @property
+    def counts(self) -> Counts:
+        """Counts recomputed from the results (equal to the footer's for a valid report)."""
+        return Counts.of(self.results)
+
+    @property
+    def ok(self) -> bool:
+        """True when no result fails the run."""
+        return self.counts.failing == 0
+
+    def by_key(self) -> dict[tuple[str, str], Result]:
+        """Results indexed by ``(scenario, implementation)``, for alignment in diffs."""
+        return {r.key: r for r in self.results}

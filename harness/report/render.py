@@ -1,0 +1,411 @@
+"""Views of a :class:`~harness.report.model.Report`: rich text, Markdown, HTML and JUnit XML.
+
+Each view is a pure function of the report (no clock, no filesystem), so the same report always
+renders to the same bytes and the views can be regenerated from ``parity.json`` alone. The HTML page
+is self-contained (inline CSS/JS, a CSP that forbids every external fetch) because it is opened from CI
+artifacts and local disks where nothing else is around.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness.report.model import Report, Result, Status
+
+__all__ = [
+    "STATUS_STYLES",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "render_text",
+    "results_table",
+    "summary_table",
+]
+
+STATUS_STYLES: Mapping[Status, str] = {
+    Status.PASSED: "green",
+    Status.DIVERGED: "red",
+    Status.ERRORED: "magenta",
+    Status.SKIPPED: "yellow",
+}
+
+_STATUS_ORDER = (Status.PASSED, Status.DIVERGED, Status.ERRORED, Status.SKIPPED)
+
+
+def _pretty(value: Mapping[str, Any] | None) -> str:
+    if value is None:
+        return "(none)"
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _failure_text(result: Result) -> str:
+    """The one-paragraph reason a result is not passing, shared by every view."""
+    parts: list[str] = []
+    if result.harness_error is not None:
+        parts.append(f"harness error ({result.harness_error.type}): {result.harness_error.message}")
+    if result.skip_reason:
+        parts.append(f"skipped: {result.skip_reason}")
+    if result.summary:
+        parts.append(result.summary)
+    parts.extend(f"expectation failed: {e}" for e in result.failed_expectations)
+    return "\n".join(parts)
+
+
+def _why(result: Result) -> str:
+    """The shortest reason for a table cell: the summary, else the harness error, skip or expectation."""
+    for text in (
+        result.summary,
+        result.harness_error.message if result.harness_error else "",
+        result.skip_reason or "",
+        *result.failed_expectations,
+    ):
+        if text:
+            return text.splitlines()[0]
+    return ""
+
+
+# --- text (rich) -----------------------------------------------------------------------------------
+
+
+def summary_table(report: Report) -> Table:
+    """Counts per status: the first thing printed after a run."""
+    counts = report.counts
+    table = Table(title="parity summary", show_header=True, header_style="bold")
+    table.add_column("status")
+    table.add_column("count", justify="right")
+    for status in _STATUS_ORDER:
+        table.add_row(Text(status.value, style=STATUS_STYLES[status]), str(getattr(counts, status.value)))
+    table.add_row(Text("total", style="bold"), str(counts.total))
+    return table
+
+
+def results_table(report: Report, *, failing_only: bool = False) -> Table:
+    """One row per result with both axes (observed, agreement) next to the verdict."""
+    table = Table(show_header=True, header_style="bold", title="results")
+    table.add_column("scenario", no_wrap=True)
+    table.add_column("impl")
+    table.add_column("status")
+    table.add_column("observed")
+    table.add_column("golden")
+    table.add_column("why", overflow="fold")
+    for result in report.results:
+        if failing_only and not result.status.failing:
+            continue
+        why = _why(result)
+        table.add_row(
+            result.scenario,
+            result.implementation,
+            Text(result.status.value, style=STATUS_STYLES[result.status]),
+            result.observed,
+            result.agreement,
+            why,
+        )
+    return table
+
+
+def render_text(report: Report, *, width: int = 120) -> str:
+    """Plain text (no colour) of the summary and results tables, for logs and tests."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
+    console.print(summary_table(report))
+    console.print(results_table(report))
+    return buffer.getvalue()
+
+
+# --- Markdown --------------------------------------------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>") or " "
+
+
+def _md_code(text: str, lang: str = "") -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
+
+
+def render_markdown(report: Report) -> str:
+    """A summary table plus one section per non-passing result (diff, expectations, harness error)."""
+    header = report.header
+    counts = report.counts
+    out: list[str] = ["# Parity report", ""]
+    impls = ", ".join(f"{i.id} ({i.name} {i.version}, {i.language})" for i in header.implementations) or "-"
+    out += [
+        f"- harness {header.harness_version}, format {header.format_version}",
+        f"- Python {header.python} on {header.platform}",
+        f"- implementations: {impls}",
+        f"- CLI versions of fixtures: {', '.join(header.cli_versions) or '-'}",
+        f"- started {header.started_at}, finished {report.footer.finished_at}",
+        f"- command: `{' '.join(header.argv)}`" if header.argv else "- command: -",
+        "",
+        "| status | count |",
+        "|---|---:|",
+    ]
+    out += [f"| {s.value} | {getattr(counts, s.value)} |" for s in _STATUS_ORDER]
+    out += [f"| **total** | **{counts.total}** |", ""]
+    out += [
+        "## Results",
+        "",
+        "| scenario | implementation | status | observed | golden | title |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in report.results:
+        out.append(
+            f"| `{_md_cell(r.scenario)}` | {_md_cell(r.implementation)} | {r.status.value} "
+            f"| {_md_cell(r.observed)} | {r.agreement} | {_md_cell(r.title)} |"
+        )
+    out.append("")
+    non_passing = [r for r in report.results if r.status is not Status.PASSED]
+    if non_passing:
+        out += ["## Not passing", ""]
+    for r in non_passing:
+        out += [f"### `{r.scenario}` ({r.implementation}): {r.status.value}", ""]
+        if r.title:
+            out += [r.title, ""]
+        reason = _failure_text(r)
+        if reason:
+            out += [_md_code(reason), ""]
+        if r.diff:
+            out += ["Diff (golden → observed):", "", _md_code(r.diff, "diff"), ""]
+        if r.harness_error is not None and r.harness_error.traceback:
+            out += ["Traceback:", "", _md_code(r.harness_error.traceback), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1b1f24;background:#fff}
+h1{margin:0 0 .5rem}
+.meta{color:#57606a;margin:.2rem 0 1rem;padding:0;list-style:none}
+.counts{display:flex;gap:.75rem;margin:1rem 0;flex-wrap:wrap}
+.count{border:1px solid #d0d7de;border-radius:6px;padding:.5rem 1rem;min-width:6rem;text-align:center}
+.count b{display:block;font-size:1.8rem}
+.passed{color:#1a7f37}.diverged{color:#cf222e}.errored{color:#8250df}.skipped{color:#9a6700}
+table{border-collapse:collapse;width:100%;margin:1rem 0}
+th,td{border-bottom:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
+code{font-family:ui-monospace,monospace}
+pre{background:#f6f8fa;padding:.6rem;overflow:auto;max-height:40rem;border-radius:6px}
+details{margin:.5rem 0;border:1px solid #d0d7de;border-radius:6px;padding:.3rem .6rem}
+summary{cursor:pointer}
+.add{color:#1a7f37}.del{color:#cf222e}.hunk{color:#0969da}
+#filter{padding:.3rem;width:20rem}
+"""
+
+_JS = """
+(function(){
+  document.body.setAttribute('data-js','ready');
+  var box=document.getElementById('filter');
+  var only=document.getElementById('only-failing');
+  function apply(){
+    var q=box.value.toLowerCase();
+    var rows=document.querySelectorAll('tr.result');
+    for(var i=0;i<rows.length;i++){
+      var r=rows[i];
+      var hide=(q&&r.getAttribute('data-id').toLowerCase().indexOf(q)<0)||
+               (only.checked&&r.getAttribute('data-failing')!=='true');
+      r.style.display=hide?'none':'';
+    }
+  }
+  box.addEventListener('input',apply);only.addEventListener('change',apply);
+})();
+"""
+
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    """Replace control characters XML 1.0 cannot carry (e.g. ESC from captured stderr) with their escapes."""
+    return _INVALID_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _e(text: object) -> str:
+    return html.escape(_clean(str(text)), quote=True)
+
+
+def _anchor(result: Result) -> str:
+    return "r-" + re.sub(r"[^A-Za-z0-9_-]", "-", f"{result.implementation}--{result.scenario}")
+
+
+def _diff_html(diff: str) -> str:
+    lines = []
+    for line in diff.splitlines():
+        cls = ""
+        if line.startswith(("+++", "---")):
+            cls = "hunk"
+        elif line.startswith("+"):
+            cls = "add"
+        elif line.startswith("-"):
+            cls = "del"
+        elif line.startswith("@@"):
+            cls = "hunk"
+        lines.append(f'<span class="{cls}">{_e(line)}</span>' if cls else _e(line))
+    return "\n".join(lines)
+
+
+def _details(result: Result) -> str:
+    parts = [
+        f'<details id="{_anchor(result)}" class="drill" data-status="{_e(result.status.value)}">',
+        f"<summary><code>{_e(result.scenario)}</code> ({_e(result.implementation)}): "
+        f'<span class="{_e(result.status.value)}">{_e(result.status.value)}</span></summary>',
+    ]
+    reason = _failure_text(result)
+    if reason:
+        parts.append(f'<pre class="reason">{_e(reason)}</pre>')
+    if result.diff:
+        parts.append(f'<h4>Diff (golden → observed)</h4><pre class="diff">{_diff_html(result.diff)}</pre>')
+    if result.harness_error is not None and result.harness_error.traceback:
+        parts.append(f"<h4>Traceback</h4><pre>{_e(result.harness_error.traceback)}</pre>")
+    parts.append(
+        f'<details class="golden"><summary>golden</summary><pre>{_e(_pretty(result.golden))}</pre></details>'
+    )
+    parts.append(
+        '<details class="observation"><summary>observation</summary>'
+        f"<pre>{_e(_pretty(result.observation))}</pre></details>"
+    )
+    parts.append("</details>")
+    return "\n".join(parts)
+
+
+def render_html(report: Report) -> str:
+    """One self-contained page: counts (stable ids ``count-<status>``), a table, a drill-down per result."""
+    header = report.header
+    counts = report.counts
+    count_boxes = "".join(
+        f'<div class="count {s.value}"><b id="count-{s.value}">{getattr(counts, s.value)}</b>{s.value}</div>'
+        for s in _STATUS_ORDER
+    )
+    count_boxes += f'<div class="count"><b id="count-total">{counts.total}</b>total</div>'
+    impls = ", ".join(f"{i.id} ({i.name} {i.version})" for i in header.implementations) or "-"
+    meta = [
+        f"harness {header.harness_version} · report format {header.format_version}",
+        f"Python {header.python} · {header.platform}",
+        f"implementations: {impls}",
+        f"CLI versions of fixtures: {', '.join(header.cli_versions) or '-'}",
+        f"started {header.started_at} · finished {report.footer.finished_at}",
+        f"command: {' '.join(header.argv) or '-'}",
+    ]
+    rows = []
+    for r in report.results:
+        rows.append(
+            f'<tr class="result" data-id="{_e(r.scenario)}" data-failing="{str(r.status.failing).lower()}">'
+            f'<td><a href="#{_anchor(r)}"><code>{_e(r.scenario)}</code></a></td>'
+            f"<td>{_e(r.implementation)}</td>"
+            f'<td class="{_e(r.status.value)}">{_e(r.status.value)}</td>'
+            f"<td>{_e(r.observed)}</td><td>{_e(r.agreement)}</td>"
+            f"<td>{_e(r.title)}</td></tr>"
+        )
+    verdict = "all passed" if report.ok else f"{counts.failing} failing"
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>Parity report: {_e(verdict)}</title>",
+            f"<style>{_CSS}</style></head><body>",
+            "<h1>Parity report</h1>",
+            f'<p id="verdict" class="{"passed" if report.ok else "diverged"}">{_e(verdict)}</p>',
+            f'<section id="counts" class="counts">{count_boxes}</section>',
+            '<ul class="meta">' + "".join(f"<li>{_e(m)}</li>" for m in meta) + "</ul>",
+            '<p><input id="filter" type="search" placeholder="filter scenarios by id"> '
+            '<label><input id="only-failing" type="checkbox"> only failing</label></p>',
+            '<table id="results"><thead><tr><th>scenario</th><th>implementation</th><th>status</th>'
+            "<th>observed</th><th>golden</th><th>title</th></tr></thead><tbody>",
+            *rows,
+            "</tbody></table>",
+            '<section id="details"><h2>Details</h2>',
+            *(_details(r) for r in report.results),
+            "</section>",
+            f"<script>{_JS}</script>",
+            "</body></html>",
+            "",
+        ]
+    )
+
+
+# --- JUnit XML -------------------------------------------------------------------------------------
+
+
+def _junit_cases(suite: ET.Element, results: Iterable[Result]) -> None:
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": _clean(f"parity.{r.implementation}"),
+                "name": _clean(r.scenario),
+                "time": f"{r.duration_s:.3f}",
+            },
+        )
+        reason = _failure_text(r)
+        first = reason.splitlines()[0] if reason else r.status.value
+        if r.status is Status.DIVERGED:
+            failure = ET.SubElement(case, "failure", {"message": _clean(first), "type": "diverged"})
+            failure.text = _clean("\n\n".join(p for p in (reason, r.diff) if p))
+        elif r.status is Status.ERRORED:
+            kind = r.harness_error.type if r.harness_error else "errored"
+            error = ET.SubElement(case, "error", {"message": _clean(first), "type": _clean(kind)})
+            trace = r.harness_error.traceback if r.harness_error else None
+            error.text = _clean("\n\n".join(p for p in (reason, trace or "") if p))
+        elif r.status is Status.SKIPPED:
+            ET.SubElement(case, "skipped", {"message": _clean(r.skip_reason or "skipped")})
+
+
+def render_junit(report: Report) -> str:
+    """JUnit XML with one ``testsuite`` per implementation, so CI shows the matrix as separate suites."""
+    by_impl: dict[str, list[Result]] = {}
+    for r in report.results:
+        by_impl.setdefault(r.implementation, []).append(r)
+    total = report.counts
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "harness parity",
+            "tests": str(total.total),
+            "failures": str(total.diverged),
+            "errors": str(total.errored),
+            "skipped": str(total.skipped),
+            "time": f"{sum(r.duration_s for r in report.results):.3f}",
+        },
+    )
+    for impl in sorted(by_impl):
+        results = by_impl[impl]
+        counts = type(total).of(results)
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            {
+                "name": _clean(f"parity.{impl}"),
+                "tests": str(counts.total),
+                "failures": str(counts.diverged),
+                "errors": str(counts.errored),
+                "skipped": str(counts.skipped),
+                "time": f"{sum(r.duration_s for r in results):.3f}",
+                "timestamp": _clean(report.header.started_at),
+            },
+        )
+        props = ET.SubElement(suite, "properties")
+        for name, value in (
+            ("harness_version", report.header.harness_version),
+            ("format_version", str(report.header.format_version)),
+            ("python", report.header.python),
+            ("cli_versions", ",".join(report.header.cli_versions)),
+        ):
+            ET.SubElement(props, "property", {"name": name, "value": _clean(value)})
+        _junit_cases(suite, results)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,163 @@
+"""Writing a :class:`~harness.report.model.Report` to disk: JSON lines plus the rendered views.
+
+Every file is written whole to a temporary sibling and renamed into place, so a reader never sees half a
+report (syrupy users lost thousands of lines to torn writes; lessons §6). The JSON form is the
+record; Markdown, HTML and JUnit are views of it rendered by :mod:`harness.report.render`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.report.model import Footer, HarnessFailure, Header, Report, Result
+
+__all__ = [
+    "ReportPaths",
+    "atomic_write_text",
+    "footer_record",
+    "header_record",
+    "result_record",
+    "to_jsonl",
+    "write_json",
+    "write_reports",
+]
+
+
+def header_record(header: Header) -> dict[str, Any]:
+    """The JSON object of the header line."""
+    return {
+        "record": "header",
+        "format_version": header.format_version,
+        "harness_version": header.harness_version,
+        "python": header.python,
+        "platform": header.platform,
+        "cli_versions": list(header.cli_versions),
+        "implementations": [
+            {"id": i.id, "name": i.name, "version": i.version, "language": i.language}
+            for i in header.implementations
+        ],
+        "started_at": header.started_at,
+        "argv": list(header.argv),
+        "selection": {
+            "keyword": header.selection.keyword,
+            "tags": list(header.selection.tags),
+            "scenarios": header.selection.scenarios,
+            "golden": header.selection.golden,
+        },
+    }
+
+
+def _failure(failure: HarnessFailure | None) -> dict[str, Any] | None:
+    if failure is None:
+        return None
+    return {"type": failure.type, "message": failure.message, "traceback": failure.traceback}
+
+
+def result_record(result: Result) -> dict[str, Any]:
+    """The JSON object of one result line; ``observed_error_kind`` is derived, written for consumers."""
+    return {
+        "record": "result",
+        "scenario": result.scenario,
+        "implementation": result.implementation,
+        "status": result.status.value,
+        "title": result.title,
+        "tags": list(result.tags),
+        "agrees": result.agrees,
+        "observed_error_kind": result.observed_error_kind,
+        "summary": result.summary,
+        "failed_expectations": list(result.failed_expectations),
+        "harness_error": _failure(result.harness_error),
+        "skip_reason": result.skip_reason,
+        "duration_s": round(result.duration_s, 6),
+        "diff": result.diff,
+        "golden": _plain(result.golden),
+        "observation": _plain(result.observation),
+    }
+
+
+def footer_record(footer: Footer) -> dict[str, Any]:
+    """The JSON object of the footer line."""
+    return {
+        "record": "footer",
+        "complete": footer.complete,
+        "counts": footer.counts.as_dict(),
+        "finished_at": footer.finished_at,
+    }
+
+
+def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return None if value is None else dict(value)
+
+
+def _line(record: Mapping[str, Any]) -> str:
+    # sort_keys keeps the bytes stable for identical reports; ensure_ascii=False keeps text readable
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def to_jsonl(report: Report) -> str:
+    """The whole report as JSON lines: header, results in stable-key order, footer, final newline."""
+    lines = [_line(header_record(report.header))]
+    lines.extend(_line(result_record(r)) for r in sorted(report.results, key=lambda r: r.key))
+    lines.append(_line(footer_record(report.footer)))
+    return "\n".join(lines) + "\n"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(report: Report, path: Path) -> Path:
+    """Write ``parity.json`` atomically and return its path."""
+    atomic_write_text(path, to_jsonl(report))
+    return path
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where :func:`write_reports` put each view."""
+
+    json: Path
+    markdown: Path
+    html: Path
+    junit: Path
+
+    def all(self) -> tuple[Path, ...]:
+        """Every written file, in a fixed order for printing."""
+        return (self.json, self.markdown, self.html, self.junit)
+
+
+def write_reports(report: Report, out_dir: Path) -> ReportPaths:
+    """Write ``parity.json``, ``parity.md``, ``parity.html`` and ``junit.xml`` into ``out_dir``.
+
+    The JSON is written last: it is the record, so its presence means the views beside it are current.
+    """
+    from harness.report.render import render_html, render_junit, render_markdown
+
+    paths = ReportPaths(
+        json=out_dir / "parity.json",
+        markdown=out_dir / "parity.md",
+        html=out_dir / "parity.html",
+        junit=out_dir / "junit.xml",
+    )
+    atomic_write_text(paths.markdown, render_markdown(report))
+    atomic_write_text(paths.html, render_html(report))
+    atomic_write_text(paths.junit, render_junit(report))
+    write_json(report, paths.json)
+    return paths
