@@ -64,7 +64,8 @@ def test_the_real_fixture_response_validates_and_decodes() -> None:
 
 def test_decoding_builds_nested_values() -> None:
     value = decode_output(
-        '{"summary":"s","count":1,"lines":[{"name":"a","qty":2},{"name":"b"}],"mood":"bad","tags":{"k":"v"}}', Summary
+        '{"summary":"s","count":1,"lines":[{"name":"a","qty":2},{"name":"b"}],"mood":"bad","tags":{"k":"v"}}',
+        Summary,
     )
     assert value == Summary("s", 1, [Line("a", 2), Line("b")], Mood.BAD, {"k": "v"})
 
@@ -83,7 +84,10 @@ def test_every_violation_is_listed_with_its_json_pointer() -> None:
 
 
 def test_pointer_escapes_slash_and_tilde() -> None:
-    schema = {"type": "object", "properties": {"a/b": {"type": "object", "properties": {"c~d": {"type": "string"}}}}}
+    schema = {
+        "type": "object",
+        "properties": {"a/b": {"type": "object", "properties": {"c~d": {"type": "string"}}}},
+    }
     with pytest.raises(StructuredOutputError) as info:
         validate_output('{"a/b": {"c~d": 5}}', schema)
     assert [v.pointer for v in info.value.violations] == ["/a~1b/c~0d"]

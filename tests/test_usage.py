@@ -52,7 +52,9 @@ def test_per_turn_deltas_sum_to_the_last_cumulative_value(deltas: list[TokenCoun
 
 
 @given(st.lists(counts, min_size=1, max_size=6), st.integers(min_value=1, max_value=4))
-def test_repeated_reports_of_the_same_cumulative_value_count_once(deltas: list[TokenCounts], repeats: int) -> None:
+def test_repeated_reports_of_the_same_cumulative_value_count_once(
+    deltas: list[TokenCounts], repeats: int
+) -> None:
     ledger = UsageLedger()
     cumulative = TokenCounts()
     for delta in deltas:
@@ -64,7 +66,9 @@ def test_repeated_reports_of_the_same_cumulative_value_count_once(deltas: list[T
 
 
 @given(counts, counts)
-def test_a_counter_that_goes_down_is_a_reset_and_counts_in_full(first: TokenCounts, second: TokenCounts) -> None:
+def test_a_counter_that_goes_down_is_a_reset_and_counts_in_full(
+    first: TokenCounts, second: TokenCounts
+) -> None:
     ledger = UsageLedger()
     ledger.record_cumulative("t", first)
     entry = ledger.record_cumulative("t", second)
@@ -88,9 +92,9 @@ def test_threads_are_counted_independently(per_thread: dict[str, TokenCounts]) -
 
 
 def test_from_usage_accepts_older_shapes_and_camel_case() -> None:
-    assert TokenCounts.from_usage({"input_tokens": 3, "cached_input_tokens": 1, "output_tokens": 2}) == TokenCounts(
-        3, 1, 0, 2, 0
-    )
+    assert TokenCounts.from_usage(
+        {"input_tokens": 3, "cached_input_tokens": 1, "output_tokens": 2}
+    ) == TokenCounts(3, 1, 0, 2, 0)
     assert TokenCounts.from_usage({"inputTokens": 4, "reasoningOutputTokens": 1}).reasoning_output_tokens == 1
     assert TokenCounts.from_usage(None) == TokenCounts()
     assert TokenCounts(1, 0, 0, 2, 0).total_tokens == 3

@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.reference.exec import CodexExec
 from harness.reference.options import CodexOptions, ThreadOptions
+from harness.reference.telemetry import TelemetryBus, default_bus
 from harness.reference.thread import Thread
 
 __all__ = ["Codex"]
@@ -32,14 +33,20 @@ class Codex:
     keys).
 
     ``exec`` injects a transport: a :class:`CodexExec` with non-default limits, or a test double whose
-    ``run()`` yields canned lines.
+    ``run()`` yields canned lines. ``telemetry`` is the bus every thread reports to (default: the process-wide
+    :func:`~harness.reference.telemetry.default_bus`).
     """
 
     def __init__(
-        self, options: CodexOptions | Mapping[str, Any] | None = None, *, exec: CodexExec | None = None
+        self,
+        options: CodexOptions | Mapping[str, Any] | None = None,
+        *,
+        exec: CodexExec | None = None,
+        telemetry: TelemetryBus | None = None,
     ):
         self.options: CodexOptions = _coerce(options, CodexOptions)
         self._exec = exec if exec is not None else CodexExec(self.options.codex_path_override)
+        self.telemetry = telemetry if telemetry is not None else default_bus()
 
     @property
     def exec(self) -> CodexExec:
@@ -48,10 +55,12 @@ class Codex:
 
     def start_thread(self, options: ThreadOptions | Mapping[str, Any] | None = None) -> Thread:
         """A new thread; its id is known after the first turn's ``thread.started``."""
-        return Thread(self._exec, self.options, _coerce(options, ThreadOptions))
+        return Thread(self._exec, self.options, _coerce(options, ThreadOptions), telemetry=self.telemetry)
 
     def resume_thread(
         self, thread_id: str, options: ThreadOptions | Mapping[str, Any] | None = None
     ) -> Thread:
         """A thread continuing a previous session: every turn passes ``resume <thread_id>``."""
-        return Thread(self._exec, self.options, _coerce(options, ThreadOptions), thread_id)
+        return Thread(
+            self._exec, self.options, _coerce(options, ThreadOptions), thread_id, telemetry=self.telemetry
+        )

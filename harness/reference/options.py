@@ -272,15 +272,25 @@ class TurnOptions:
     an :class:`asyncio.Event` (same loop only). ``idle_timeout`` (seconds, ours, as in the openai-agents port)
     ends a turn whose codex prints nothing for that long. ``cyber_access_program`` maps to
     ``--cyber-access-program``.
+
+    ``output_type`` (ours) is a dataclass (or other annotation) the final response is decoded into: its JSON
+    Schema is sent when ``output_schema`` is not given, and the response is validated either way (the CLI does
+    not validate it). ``validate_output`` chooses whether the final response is checked against the schema:
+    ``None`` (default) validates only when ``output_type`` is given, so a plain ``output_schema`` keeps the TS
+    SDK's behaviour (the text is returned unchecked); ``True`` validates whenever there is a schema and returns
+    the decoded JSON in ``Turn.structured_output``; ``False`` never validates.
     """
 
     output_schema: Any = None
     signal: SignalLike | None = None
     cyber_access_program: str | None = None
     idle_timeout: float | None = None
+    output_type: Any = None
+    validate_output: bool | None = None
 
     def __post_init__(self) -> None:
         _opt_str("TurnOptions", "cyber_access_program", self.cyber_access_program)
+        _opt_bool("TurnOptions", "validate_output", self.validate_output)
         if self.signal is not None and not isinstance(self.signal, AbortSignal | asyncio.Event):
             raise InvalidOptionsError(
                 "TurnOptions.signal must be an AbortSignal or asyncio.Event, "

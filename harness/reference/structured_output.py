@@ -87,7 +87,11 @@ def validate_output(text: str, schema: Mapping[str, Any]) -> Any:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise StructuredOutputError(
-            [OutputViolation("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "json")],
+            [
+                OutputViolation(
+                    "", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "json"
+                )
+            ],
             text,
         ) from exc
     validator = Draft202012Validator(schema)
@@ -154,7 +158,9 @@ def _build(tp: Any, value: Any) -> Any:
     origin = get_origin(tp)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         hints = get_type_hints(tp)
-        kwargs = {f.name: _build(hints[f.name], value[f.name]) for f in dataclasses.fields(tp) if f.name in value}
+        kwargs = {
+            f.name: _build(hints[f.name], value[f.name]) for f in dataclasses.fields(tp) if f.name in value
+        }
         return tp(**kwargs)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(value)

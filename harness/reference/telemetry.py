@@ -61,7 +61,9 @@ EVENT_NAMES: tuple[str, ...] = (
     "codex.event",
 )
 
-_CORRELATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("codex_correlation_id", default=None)
+_CORRELATION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "codex_correlation_id", default=None
+)
 _LOGGER = logging.getLogger("harness.reference")
 T = TypeVar("T")
 
@@ -132,7 +134,10 @@ class TelemetryBus:
         return unsubscribe
 
     def emit(
-        self, name: str, measurements: Mapping[str, float | int] | None = None, metadata: Mapping[str, Any] | None = None
+        self,
+        name: str,
+        measurements: Mapping[str, float | int] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> TelemetryEvent:
         """Build an event in the current context and deliver it to every matching handler, in subscription order."""
         event = TelemetryEvent(name, dict(measurements or {}), dict(metadata or {}), correlation_id())

@@ -23,6 +23,7 @@ deterministically; otherwise it is stopped when the iterator is garbage collecte
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
@@ -49,6 +50,10 @@ from harness.reference.exec import CodexExec, iterate_sync, run_coroutine_sync
 from harness.reference.items import ThreadItem
 from harness.reference.options import CodexOptions, ThreadOptions, TurnOptions
 from harness.reference.schema_file import OutputSchemaFile
+from harness.reference.structured_output import decode_output, schema_for, validate_output
+from harness.reference.telemetry import TelemetryBus, default_bus
+from harness.reference.turn_monitor import TurnMonitor
+from harness.reference.usage import TokenCounts, UsageLedger
 
 __all__ = ["StreamedTurn", "Thread", "Turn"]
 
@@ -59,7 +64,14 @@ class Turn:
 
     items: list[ThreadItem]
     final_response: str
+    #: As the CLI printed it on ``turn.completed``: the thread's *cumulative* usage (TS semantics).
     usage: Usage | None
+    #: What this turn alone consumed (difference of cumulative values; see :mod:`harness.reference.usage`).
+    turn_usage: TokenCounts | None = None
+    #: The thread's cumulative usage after this turn.
+    cumulative_usage: TokenCounts | None = None
+    #: The validated final response (decoded into ``TurnOptions.output_type`` when given), else ``None``.
+    structured_output: Any = None
 
 
 def _coerce_turn_options(options: TurnOptions | Mapping[str, Any] | None) -> TurnOptions:
@@ -68,6 +80,13 @@ def _coerce_turn_options(options: TurnOptions | Mapping[str, Any] | None) -> Tur
     if isinstance(options, TurnOptions):
         return options
     return TurnOptions.from_mapping(options)
+
+
+def _effective_schema(turn: TurnOptions) -> Any:
+    """The schema sent with ``--output-schema``: the explicit one, else the one derived from ``output_type``."""
+    if turn.output_schema is None and turn.output_type is not None:
+        return schema_for(turn.output_type)
+    return turn.output_schema
 
 
 def _parse_line(line: bytes, line_number: int) -> ThreadEvent:
@@ -126,11 +145,34 @@ class Thread:
         codex_options: CodexOptions,
         thread_options: ThreadOptions,
         thread_id: str | None = None,
+        *,
+        telemetry: TelemetryBus | None = None,
+        ledger: UsageLedger | None = None,
     ) -> None:
         self._exec = exec
         self._codex_options = codex_options
         self._thread_options = thread_options
         self._id = thread_id
+        self._telemetry = telemetry if telemetry is not None else default_bus()
+        self._ledger = ledger if ledger is not None else UsageLedger()
+        self._turns = 0
+        self._announced = False
+
+    @property
+    def usage(self) -> UsageLedger:
+        """Usage of this thread: per turn and cumulative (never double counted across turns or attempts)."""
+        return self._ledger
+
+    @property
+    def telemetry(self) -> TelemetryBus:
+        """The bus this thread reports to (the client's)."""
+        return self._telemetry
+
+    def close(self) -> None:
+        """Say the thread is done: emits ``codex.thread.stop`` once (a thread holds no process between turns)."""
+        if self._announced:
+            self._telemetry.emit("codex.thread.stop", {"turns": self._turns}, {"thread_id": self._id})
+            self._announced = False
 
     @property
     def id(self) -> str | None:
@@ -146,7 +188,7 @@ class Thread:
         self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None
     ) -> StreamedTurn:
         """The turn's events as they arrive; lazy (nothing runs until iterated). See the module docstring."""
-        return StreamedTurn(self._stream(input, turn_options))
+        return StreamedTurn(self._stream(input, turn_options, mode="streamed"))
 
     async def run(self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None) -> Turn:
         """Run a turn to completion: its items, final response and usage (a fold over the events)."""
@@ -154,7 +196,9 @@ class Thread:
         final_response = ""
         usage: Usage | None = None
         failure: TurnFailedEvent | None = None
-        stream = self._stream(input, turn_options)
+        turn = _coerce_turn_options(turn_options)
+        monitors: list[TurnMonitor] = []
+        stream = self._stream(input, turn, mode="run", monitors=monitors)
         try:
             async for event in stream:
                 if isinstance(event, ItemCompletedEvent):
@@ -178,7 +222,39 @@ class Thread:
             # TS 0.150+ backfills ``cache_write_input_tokens ??= 0`` (older CLIs do not print it). Only the
             # Turn gets it: streamed events stay byte-exact copies of what the CLI printed.
             usage = msgspec.structs.replace(usage, cache_write_input_tokens=0)
-        return Turn(items=items, final_response=final_response, usage=usage)
+        structured: Any = None
+        schema = _effective_schema(turn)
+        validate = turn.validate_output if turn.validate_output is not None else turn.output_type is not None
+        if validate and turn.output_type is not None:
+            structured = decode_output(final_response, turn.output_type, schema)
+        elif validate and schema is not None:
+            structured = validate_output(final_response, schema)
+        monitor = monitors[0] if monitors else None
+        return Turn(
+            items=items,
+            final_response=final_response,
+            usage=usage,
+            turn_usage=monitor.turn_usage if monitor else None,
+            cumulative_usage=monitor.cumulative_usage() if monitor else None,
+            structured_output=structured,
+        )
+
+    async def run_auto(
+        self,
+        input: Input,
+        turn_options: TurnOptions | Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run turns until a terminal outcome, retrying retryable failures (:func:`harness.reference.auto.run_auto`)."""
+        from harness.reference.auto import run_auto  # auto builds on Thread; imported late to avoid a cycle
+
+        return await run_auto(self, input, _coerce_turn_options(turn_options), **kwargs)
+
+    def run_auto_sync(
+        self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Any:
+        """:meth:`run_auto` for synchronous callers."""
+        return run_coroutine_sync(lambda: self.run_auto(input, turn_options, **kwargs))
 
     def run_sync(self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None) -> Turn:
         """:meth:`run` for synchronous callers (a private event loop in a helper thread)."""
@@ -191,11 +267,19 @@ class Thread:
         return iterate_sync(lambda: self.run_streamed(input, turn_options))
 
     async def _stream(
-        self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None
+        self,
+        input: Input,
+        turn_options: TurnOptions | Mapping[str, Any] | None,
+        *,
+        mode: str,
+        monitors: list[TurnMonitor] | None = None,
     ) -> AsyncGenerator[ThreadEvent, None]:
         turn = _coerce_turn_options(turn_options)
         prompt, images = normalize_input(input)
-        async with OutputSchemaFile(turn.output_schema) as schema_path:
+        monitor = TurnMonitor(self._telemetry, self._ledger, thread_id=self._id, mode=mode)
+        if monitors is not None:
+            monitors.append(monitor)
+        async with OutputSchemaFile(_effective_schema(turn)) as schema_path:
             argv = build_argv(
                 self._codex_options,
                 self._thread_options,
@@ -205,18 +289,42 @@ class Thread:
                 output_schema_path=schema_path,
             )
             env = build_env(self._codex_options)
+            self._turns += 1
+            if self._id is not None:
+                self._announce(resumed=True)
+            monitor.start()
             lines: AsyncIterator[bytes] = self._exec.run(
                 argv, stdin=prompt, env=env, signal=turn.signal, idle_timeout=turn.idle_timeout
             )
+            error: BaseException | None = None
+            closed = False
             try:
                 line_number = 0
                 async for line in lines:
                     line_number += 1
                     event = _parse_line(line, line_number)
+                    monitor.observe(event)
                     if isinstance(event, ThreadStartedEvent):
                         self._id = event.thread_id
+                        self._announce(resumed=False)
                     yield event
+            except GeneratorExit:
+                closed = True
+                raise
+            except BaseException as exc:
+                error = exc
+                closed = isinstance(exc, asyncio.CancelledError)
+                raise
             finally:
-                close = getattr(lines, "aclose", None)
-                if close is not None:
-                    await close()
+                try:
+                    close = getattr(lines, "aclose", None)
+                    if close is not None:
+                        await close()
+                finally:
+                    monitor.finish(error, closed=closed)
+
+    def _announce(self, *, resumed: bool) -> None:
+        """Emit ``codex.thread.start`` once, as soon as the thread id is known."""
+        if not self._announced:
+            self._announced = True
+            self._telemetry.emit("codex.thread.start", metadata={"thread_id": self._id, "resumed": resumed})

@@ -44,10 +44,7 @@ class TokenCounts:
         values: dict[str, int] = {}
         for f in fields(cls):
             camel = _camel(f.name)
-            if isinstance(usage, Mapping):
-                raw = usage.get(f.name, usage.get(camel))
-            else:
-                raw = getattr(usage, f.name, None)
+            raw = usage.get(f.name, usage.get(camel)) if isinstance(usage, Mapping) else getattr(usage, f.name, None)
             values[f.name] = raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
         return cls(**values)
 
