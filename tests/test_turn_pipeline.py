@@ -256,3 +256,25 @@ def test_auto_run_stops_at_max_turns_and_rejects_unknown_tools(tmp_path: Path) -
     codex, _, _ = _client(tmp_path / "b", [_turn("t2", "x", (1, 1), required)])
     with pytest.raises(UnhandledToolCallError, match="'nope'"):
         codex.start_thread().run_auto_sync("x", sleep=FakeClock().sleep)
+
+
+def test_each_turn_is_an_opentelemetry_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    codex, _, _ = _client(tmp_path, [{"replay": str(REAL / "agent_message.jsonl")}, _failed("boom")])
+    monkeypatch.setattr(trace, "get_tracer", lambda name, *a, **k: provider.get_tracer(name))
+    thread = codex.start_thread()
+    thread.run_sync("x")
+    with pytest.raises(TurnFailedError):
+        thread.run_sync("y")
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == ["codex.turn", "codex.turn"]
+    assert spans[0].attributes is not None and spans[0].attributes["codex.mode"] == "run"
+    assert spans[0].attributes["codex.items"] == 1
+    assert spans[0].status.is_ok and not spans[1].status.is_ok

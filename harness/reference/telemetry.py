@@ -49,6 +49,7 @@ __all__ = [
     "default_bus",
     "log_telemetry",
     "otel_span",
+    "start_otel_span",
     "run_in_thread",
 ]
 
@@ -61,9 +62,7 @@ EVENT_NAMES: tuple[str, ...] = (
     "codex.event",
 )
 
-_CORRELATION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "codex_correlation_id", default=None
-)
+_CORRELATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("codex_correlation_id", default=None)
 _LOGGER = logging.getLogger("harness.reference")
 T = TypeVar("T")
 
@@ -223,3 +222,40 @@ def otel_span(name: str, attributes: Mapping[str, Any] | None = None) -> Iterato
     clean = {k: v for k, v in (attributes or {}).items() if isinstance(v, str | int | float | bool)}
     with tracer.start_as_current_span(name, attributes=clean) as span:
         yield span
+
+
+class _NoSpan:
+    """Stands in for a span when OpenTelemetry is not installed."""
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        return None
+
+    def end(self, error: BaseException | None = None) -> None:
+        return None
+
+
+class _OtelSpan:
+    def __init__(self, span: Any) -> None:
+        self._span = span
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        if isinstance(value, str | int | float | bool):
+            self._span.set_attribute(key, value)
+
+    def end(self, error: BaseException | None = None) -> None:
+        if error is not None:
+            from opentelemetry.trace import Status, StatusCode
+
+            self._span.record_exception(error)
+            self._span.set_status(Status(StatusCode.ERROR, str(error)))
+        self._span.end()
+
+
+def start_otel_span(name: str, attributes: Mapping[str, Any] | None = None) -> _NoSpan | _OtelSpan:
+    """Start a span that outlives a ``with`` block (a streamed turn spans many ``yield``s); call ``end()``."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return _NoSpan()
+    clean = {k: v for k, v in (attributes or {}).items() if isinstance(v, str | int | float | bool)}
+    return _OtelSpan(trace.get_tracer("harness.reference").start_span(name, attributes=clean))

@@ -16,6 +16,7 @@ Outcome rules, identical for ``run()`` and ``run_streamed()``:
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from msgspec import UNSET
 
@@ -31,7 +32,7 @@ from harness.reference.events import (
     TurnFailedEvent,
     Usage,
 )
-from harness.reference.telemetry import TelemetryBus
+from harness.reference.telemetry import TelemetryBus, start_otel_span
 from harness.reference.usage import TokenCounts, TurnUsage, UsageLedger
 
 __all__ = ["TurnMonitor"]
@@ -52,11 +53,13 @@ class TurnMonitor:
         self._turn_usage = TokenCounts()
         self._recorded = False
         self._finished = False
+        self._span: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
         """The process is about to be spawned."""
         self._bus.emit("codex.turn.start", metadata={"thread_id": self.thread_id, "mode": self.mode})
+        self._span = start_otel_span("codex.turn", {"codex.mode": self.mode, "codex.thread_id": self.thread_id or ""})
 
     def observe(self, event: ThreadEvent) -> bool:
         """Account for one event; returns True when it announced a thread id for the first time."""
@@ -99,6 +102,13 @@ class TurnMonitor:
             return
         self._finished = True
         duration_ms = round((time.monotonic() - self._started) * 1000, 3)
+        if self._span is not None:
+            self._span.set_attribute("codex.thread_id", self.thread_id or "")
+            self._span.set_attribute("codex.items", self._items)
+            failure = error if isinstance(error, CodexError) else None
+            if self._failure is not None:
+                failure = CodexError(self._failure)
+            self._span.end(failure)
         base = {"thread_id": self.thread_id, "mode": self.mode}
         if self._failure is not None:
             self._bus.emit(
@@ -123,9 +133,7 @@ class TurnMonitor:
             measurements: dict[str, float | int] = {"duration_ms": duration_ms}
             measurements.update(TokenCounts.from_usage(self._usage).to_dict())
             measurements.update({f"turn_{k}": v for k, v in self._turn_usage.to_dict().items()})
-            self._bus.emit(
-                "codex.turn.stop", measurements, {**base, "outcome": outcome, "items": self._items}
-            )
+            self._bus.emit("codex.turn.stop", measurements, {**base, "outcome": outcome, "items": self._items})
 
     # -- results -----------------------------------------------------------------------------------------------
     @property
