@@ -1,0 +1,156 @@
+"""The scenario model: frozen, validated values built by :mod:`harness.scenario.load` from one YAML file.
+
+A scenario lives at ``scenarios/<area>/<name>.yaml``; its stable id is ``<area>/<name>``. The file format is
+``harness/scenario/schema.json`` (the source of truth) and ``docs/scenarios.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "EXPECT_OPERATORS",
+    "OBSERVATION_KEYS",
+    "RESERVED_KEYS",
+    "Expectation",
+    "Mode",
+    "Scenario",
+    "ThreadMode",
+    "TurnSpec",
+    "parse_expect_key",
+]
+
+#: Top-level keys kept for later versions of the format; a file using one is rejected with a clear message.
+RESERVED_KEYS: tuple[str, ...] = ("approvals", "attachments", "output_schema", "tools")
+
+#: The keys of an observation (docs/scenarios.md); an expectation path starts with one of them.
+OBSERVATION_KEYS: tuple[str, ...] = (
+    "earlier_turns",
+    "error",
+    "events",
+    "invocations",
+    "logs",
+    "result",
+    "telemetry",
+)
+
+#: Expectation operators, written after the path: ``"<path> <op>": value``. No operator means equality.
+EXPECT_OPERATORS: tuple[str, ...] = ("==", "!=", "contains", "not contains", "matches", "exists")
+
+_SEGMENT = r"(?:[A-Za-z0-9_-]+|\*)"
+_EXPECT_KEY = re.compile(
+    rf"^(?P<path>(?P<root>[a-z_]+)(?:\.{_SEGMENT})*)(?: (?P<op>==|!=|contains|not contains|matches|exists))?$"
+)
+
+
+class Mode(StrEnum):
+    """How a turn is driven. New modes are added here and in schema.json; old files stay valid."""
+
+    RUN = "run"
+    STREAMED = "streamed"
+
+
+class ThreadMode(StrEnum):
+    """Which thread a turn runs on: the previous turn's ``Thread`` object, or a fresh
+    ``resume_thread(id)``."""
+
+    SAME = "same"
+    RESUME = "resume"
+
+
+def parse_expect_key(key: str) -> tuple[tuple[str, ...], str]:
+    """Split ``"invocations.0.argv contains"`` into ``(("invocations", "0", "argv"), "contains")``.
+
+    Raises :class:`ValueError` with a one-line reason for a malformed key.
+    """
+    match = _EXPECT_KEY.match(key)
+    if match is None:
+        raise ValueError(
+            f"invalid expectation key {key!r}: expected '<path>' or '<path> <op>' with a dotted path and op "
+            "one of " + ", ".join(EXPECT_OPERATORS)
+        )
+    root = match.group("root")
+    if root not in OBSERVATION_KEYS:
+        raise ValueError(
+            f"invalid expectation key {key!r}: the path must start with one of " + ", ".join(OBSERVATION_KEYS)
+        )
+    return tuple(match.group("path").split(".")), match.group("op") or "=="
+
+
+@dataclasses.dataclass(frozen=True)
+class Expectation:
+    """One ``expect`` entry: a path into the normalized observation, an operator and the expected value."""
+
+    key: str
+    path: tuple[str, ...]
+    op: str
+    value: Any
+    line: int
+    column: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnSpec:
+    """One turn: its input, how it is driven, its turn options (merged over ``options.turn``)."""
+
+    input: str | tuple[Mapping[str, Any], ...]
+    mode: Mode = Mode.RUN
+    turn_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    thread: ThreadMode = ThreadMode.SAME
+    abort_after_ms: int | None = None
+    line: int = 1
+
+    def sdk_input(self) -> str | list[dict[str, Any]]:
+        """The input as the SDK takes it (a string, or a list of TS-shaped part dicts)."""
+        if isinstance(self.input, str):
+            return self.input
+        return [dict(part) for part in self.input]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """A validated scenario file.
+
+    ``plan`` is the fake-codex plan exactly as written (fixture paths relative to ``project_root``);
+    ``fixtures`` lists the replayed fixture files and ``cli_versions`` the CLI versions they were recorded
+    with
+    (from each fixture's ``.meta.json``), both in order of first use and without repeats.
+    """
+
+    id: str
+    path: Path
+    root: Path
+    title: str
+    plan: Mapping[str, Any]
+    turns: tuple[TurnSpec, ...]
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    codex_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    thread_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    turn_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    expect: tuple[Expectation, ...] = ()
+    timeout: float = 30.0
+    fixtures: tuple[str, ...] = ()
+    cli_versions: tuple[str, ...] = ()
+    line: int = 1
+
+    @property
+    def project_root(self) -> Path:
+        """The directory that holds ``scenarios/`` (and ``golden/``, ``fixtures/``); fixture paths are
+        relative to it."""
+        return self.root.parent
+
+    @property
+    def golden_root(self) -> Path:
+        """Where this scenario's golden lives: ``<project root>/golden``."""
+        return self.project_root / "golden"
+
+    @property
+    def modes(self) -> tuple[Mode, ...]:
+        """The modes of its turns, in order."""
+        return tuple(turn.mode for turn in self.turns)
