@@ -1,0 +1,306 @@
+"""Installing the peer SDK adapters into a cache folder (docs/adapters-peers.md).
+
+- ``install_ts()`` copies ``ts/adapter.mjs`` and ``ts/package.json`` (pinning ``@openai/codex-sdk`` 0.163.0)
+  into ``<cache>/ts/`` and runs ``npm install --omit=optional --no-audit --no-fund`` there: the platform
+  package holding the ~400 MB ``codex`` binary is an *optional* dependency of ``@openai/codex`` and is never
+  installed (the adapter always passes ``codexPathOverride``, which skips the SDK's binary lookup).
+- ``install_python(name)`` creates one virtualenv per SDK, ``<cache>/<name>/venv``, and pip-installs the pinned
+  distribution there: the SDKs pull ``openai``/``pydantic``/... versions that must not clash with the
+  harness's own dependencies. The adapter scripts use only the standard library besides their SDK, so the
+  venv needs nothing else.
+
+Both are idempotent: a second call finds the pinned version installed and only refreshes the adapter files.
+``<cache>`` is ``$HARNESS_ADAPTER_CACHE`` or ``~/.cache/codex-parity-harness/adapters``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+from harness.errors import AdapterError
+
+__all__ = [
+    "PEERS",
+    "TS_SDK_VERSION",
+    "InstalledAdapter",
+    "Peer",
+    "cache_root",
+    "find_installed",
+    "install",
+    "install_command",
+    "install_python",
+    "install_ts",
+    "list_peers",
+]
+
+TS_SDK_VERSION = "0.163.0"
+_HERE = Path(__file__).resolve().parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Peer:
+    """One peer SDK the harness knows how to install and drive."""
+
+    key: str  #: what ``harness adapters install KEY`` takes
+    name: str  #: the implementation name the adapter reports
+    language: str
+    package: str  #: npm / PyPI distribution
+    version: str  #: the pinned version installed
+    script: str  #: the adapter file, relative to ``harness/adapters``
+
+
+PEERS: dict[str, Peer] = {
+    "ts": Peer("ts", "@openai/codex-sdk", "javascript", "@openai/codex-sdk", TS_SDK_VERSION, "ts/adapter.mjs"),
+    "openai-agents": Peer(
+        "openai-agents", "openai-agents", "python", "openai-agents", "0.24.0", "openai_agents_adapter.py"
+    ),
+    "codex-sdk-python": Peer(
+        "codex-sdk-python", "codex-sdk-python", "python", "codex-sdk-python", "0.117.0", "codex_sdk_python_adapter.py"
+    ),
+    "openai-codex-sdk": Peer(
+        "openai-codex-sdk", "openai-codex-sdk", "python", "openai-codex-sdk", "0.1.11", "openai_codex_sdk_adapter.py"
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class InstalledAdapter:
+    """An installed peer adapter: ``command`` starts it (the protocol runs on its stdin/stdout)."""
+
+    key: str
+    name: str
+    language: str
+    sdk_version: str
+    command: tuple[str, ...]
+    location: Path  #: the cache folder (TS) or the venv (Python)
+    seconds: float = 0.0  #: time the install took (0 when it was already installed)
+
+
+def cache_root(cache_dir: Path | None = None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("HARNESS_ADAPTER_CACHE")
+    if env:
+        return Path(env)
+    return Path.home() / ".cache" / "codex-parity-harness" / "adapters"
+
+
+def install_command(key: str) -> str:
+    """The shell command that installs peer ``key`` (for skip reasons and ``harness adapters list``)."""
+    return f"python -m harness.adapters.install {key}"
+
+
+def _peer(key: str) -> Peer:
+    try:
+        return PEERS[key]
+    except KeyError:
+        raise AdapterError(f"unknown peer adapter {key!r} (known: {', '.join(PEERS)})") from None
+
+
+# ------------------------------------------------------------------------------------------------------ TS
+
+
+def _ts_dir(cache_dir: Path | None) -> Path:
+    return cache_root(cache_dir) / "ts"
+
+
+def _ts_installed_version(folder: Path) -> str | None:
+    manifest = folder / "node_modules" / "@openai" / "codex-sdk" / "package.json"
+    try:
+        version = json.loads(manifest.read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError):
+        return None
+    return version if isinstance(version, str) else None
+
+
+def _ts_adapter(folder: Path, version: str, seconds: float = 0.0) -> InstalledAdapter:
+    node = shutil.which("node") or "node"
+    return InstalledAdapter(
+        key="ts",
+        name=PEERS["ts"].name,
+        language="javascript",
+        sdk_version=version,
+        command=(node, str(folder / "adapter.mjs")),
+        location=folder,
+        seconds=seconds,
+    )
+
+
+def _copy_if_changed(source: Path, target: Path) -> bool:
+    data = source.read_bytes()
+    if target.exists() and target.read_bytes() == data:
+        return False
+    target.write_bytes(data)
+    return True
+
+
+def install_ts(cache_dir: Path | None = None) -> InstalledAdapter:
+    """Install the TS adapter into ``<cache>/ts`` (idempotent) and return how to start it."""
+    folder = _ts_dir(cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_changed = _copy_if_changed(_HERE / "ts" / "package.json", folder / "package.json")
+    _copy_if_changed(_HERE / "ts" / "adapter.mjs", folder / "adapter.mjs")
+    if not manifest_changed and _ts_installed_version(folder) == TS_SDK_VERSION:
+        return _ts_adapter(folder, TS_SDK_VERSION)
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AdapterError("cannot install the TS adapter: npm is not on PATH (install Node.js >= 18 with npm)")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [npm, "install", "--omit=optional", "--no-audit", "--no-fund", "--no-package-lock"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AdapterError(f"npm install failed in {folder} (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    version = _ts_installed_version(folder)
+    if version != TS_SDK_VERSION:
+        raise AdapterError(f"npm install left @openai/codex-sdk {version!r} in {folder}, expected {TS_SDK_VERSION}")
+    return _ts_adapter(folder, version, time.monotonic() - started)
+
+
+# -------------------------------------------------------------------------------------------------- Python
+
+
+def _venv_python(venv_dir: Path) -> Path:
+    return venv_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def _python_installed_version(python: Path, distribution: str) -> str | None:
+    if not python.exists():
+        return None
+    proc = subprocess.run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version({distribution!r}))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def _python_adapter(peer: Peer, venv_dir: Path, version: str, seconds: float = 0.0) -> InstalledAdapter:
+    return InstalledAdapter(
+        key=peer.key,
+        name=peer.name,
+        language="python",
+        sdk_version=version,
+        command=(str(_venv_python(venv_dir)), str(_HERE / peer.script)),
+        location=venv_dir,
+        seconds=seconds,
+    )
+
+
+def install_python(name: str, cache_dir: Path | None = None) -> InstalledAdapter:
+    """Install Python peer ``name`` (``openai-agents``, ``codex-sdk-python``, ``openai-codex-sdk``) into its own
+    venv ``<cache>/<name>/venv`` at the pinned version (idempotent) and return how to start its adapter."""
+    peer = _peer(name)
+    if peer.language != "python":
+        raise AdapterError(f"{name!r} is not a Python peer; use install_ts()")
+    venv_dir = cache_root(cache_dir) / name / "venv"
+    python = _venv_python(venv_dir)
+    if _python_installed_version(python, peer.package) == peer.version:
+        return _python_adapter(peer, venv_dir, peer.version)
+    started = time.monotonic()
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    proc = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"{peer.package}=={peer.version}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AdapterError(
+            f"pip install {peer.package}=={peer.version} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"
+        )
+    version = _python_installed_version(python, peer.package)
+    if version != peer.version:
+        raise AdapterError(f"{peer.package} {version!r} installed in {venv_dir}, expected {peer.version}")
+    return _python_adapter(peer, venv_dir, version, time.monotonic() - started)
+
+
+# ---------------------------------------------------------------------------------------------- discovery
+
+
+def install(key: str, cache_dir: Path | None = None) -> InstalledAdapter:
+    """Install peer ``key`` (``ts`` or a Python peer name)."""
+    return install_ts(cache_dir) if _peer(key).key == "ts" else install_python(key, cache_dir)
+
+
+def find_installed(key: str, cache_dir: Path | None = None) -> InstalledAdapter | None:
+    """The installed adapter for ``key`` at its pinned version, or ``None``; never installs anything. For TS
+    the adapter file in the cache is refreshed from the package when it differs."""
+    peer = _peer(key)
+    if peer.key == "ts":
+        folder = _ts_dir(cache_dir)
+        if _ts_installed_version(folder) != TS_SDK_VERSION or shutil.which("node") is None:
+            return None
+        if _digest(folder / "package.json") != _digest(_HERE / "ts" / "package.json"):
+            return None
+        _copy_if_changed(_HERE / "ts" / "adapter.mjs", folder / "adapter.mjs")
+        return _ts_adapter(folder, TS_SDK_VERSION)
+    venv_dir = cache_root(cache_dir) / key / "venv"
+    if _python_installed_version(_venv_python(venv_dir), peer.package) != peer.version:
+        return None
+    return _python_adapter(peer, venv_dir, peer.version)
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def list_peers(cache_dir: Path | None = None) -> list[tuple[Peer, InstalledAdapter | None]]:
+    """Every known peer with its installed adapter (or ``None``), for ``harness adapters list``."""
+    return [(peer, find_installed(key, cache_dir)) for key, peer in PEERS.items()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.adapters.install [KEY ...|all]``: install peers, print one JSON line each."""
+    keys = list(sys.argv[1:] if argv is None else argv) or ["all"]
+    if keys == ["all"]:
+        keys = list(PEERS)
+    status = 0
+    for key in keys:
+        try:
+            installed = install(key)
+        except AdapterError as exc:
+            print(f"{key}: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        print(
+            json.dumps(
+                {
+                    "key": key,
+                    "version": installed.sdk_version,
+                    "seconds": round(installed.seconds, 1),
+                    "command": list(installed.command),
+                }
+            )
+        )
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
