@@ -12,16 +12,15 @@ import asyncio
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.fake.testing import LEAK_TOKEN_VAR, proc_entries
 from harness.reference.errors import (
     AbortError,
     BinaryNotFoundError,
@@ -33,60 +32,18 @@ from harness.reference.errors import (
 from harness.reference.exec import CodexExec, iterate_sync, run_coroutine_sync
 from harness.reference.options import AbortController
 
-TOKEN_VAR = "HARNESS_LEAK_TOKEN"
-
-
-def _proc_entries() -> Iterator[tuple[int, bytes, str]]:
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as fh:
-                environ = fh.read()
-            with open(f"/proc/{name}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        yield int(name), environ, stat
-
-
-def _leaks(token: str) -> list[str]:
-    marker = f"{TOKEN_VAR}={token}".encode()
-    found = []
-    me = os.getpid()
-    for pid, environ, stat in _proc_entries():
-        fields = stat.rsplit(")", 1)[1].split()
-        state, ppid = fields[0], int(fields[1])
-        if pid != me and marker in environ.split(b"\0"):
-            found.append(f"{pid} alive: {stat[:80]}")
-        elif ppid == me and state == "Z":
-            found.append(f"{pid} zombie child: {stat[:80]}")
-    return found
-
 
 def _live_group_members(pgid: int) -> list[int]:
     """Processes of the group that are not zombies (a killed grandchild is a zombie until init reaps it)."""
     members = []
-    for pid, _environ, stat in _proc_entries():
+    for pid, _environ, stat in proc_entries():
         fields = stat.rsplit(")", 1)[1].split()
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(pid)
     return members
 
 
-@pytest.fixture(autouse=True)
-def no_leaks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    token = uuid.uuid4().hex
-    monkeypatch.setenv(TOKEN_VAR, token)
-    private_tmp = tmp_path / "private-tmp"
-    private_tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
-    yield token
-    deadline = time.monotonic() + 1.0
-    while (leaked := _leaks(token)) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert leaked == []
-    assert list(private_tmp.iterdir()) == []
+pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 def script(tmp_path: Path, body: str, name: str = "codex") -> Path:
@@ -121,7 +78,7 @@ def test_lines_crlf_final_unterminated_line_and_stdin(tmp_path: Path) -> None:
 
 def test_argv_env_and_cwd_reach_the_child(tmp_path: Path, no_leaks: str) -> None:
     exe = script(tmp_path, 'printf "%s\\n" "$@"; echo "$ONLY:$CODEX_X"; pwd')
-    env = {"ONLY": "yes", "CODEX_X": "1", TOKEN_VAR: no_leaks, "PATH": os.environ["PATH"]}
+    env = {"ONLY": "yes", "CODEX_X": "1", LEAK_TOKEN_VAR: no_leaks, "PATH": os.environ["PATH"]}
     out = run(collect(CodexExec(exe).run(["exec", "a b", "--"], env=env, cwd=tmp_path)))
     assert out == [b"exec", b"a b", b"--", b"yes:1", str(tmp_path).encode()]
 
@@ -400,9 +357,7 @@ def test_many_concurrent_runs(tmp_path: Path) -> None:
     exe = script(tmp_path, 'cat; echo " $1"')
 
     async def main() -> list[list[bytes]]:
-        return await asyncio.gather(
-            *(collect(CodexExec(exe).run([str(i)], stdin=f"p{i}")) for i in range(20))
-        )
+        return await asyncio.gather(*(collect(CodexExec(exe).run([str(i)], stdin=f"p{i}")) for i in range(20)))
 
     assert run(main()) == [[f"p{i} {i}".encode()] for i in range(20)]
 

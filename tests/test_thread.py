@@ -11,15 +11,13 @@ import json
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.fake import read_log
-from harness.fake.testing import build_from_mapping
+from harness.fake.testing import LEAK_TOKEN_VAR, build_from_mapping
 from harness.reference import (
     AbortController,
     Codex,
@@ -42,42 +40,9 @@ AGENT_MESSAGE = REAL / "0.169.0" / "agent_message.jsonl"
 TS_CASES: list[dict[str, Any]] = json.loads(
     (ROOT / "fixtures" / "argv" / "typescript-codex-sdk.json").read_text("utf-8")
 )
-TOKEN_VAR = "HARNESS_LEAK_TOKEN"
 
 
-def _leaks(token: str) -> list[str]:
-    marker = f"{TOKEN_VAR}={token}".encode()
-    found = []
-    me = os.getpid()
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        try:
-            environ = Path(f"/proc/{name}/environ").read_bytes()
-            stat = Path(f"/proc/{name}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if marker in environ.split(b"\0"):
-            found.append(f"{name} alive: {stat[:80]}")
-        elif int(fields[1]) == me and fields[0] == "Z":
-            found.append(f"{name} zombie child")
-    return found
-
-
-@pytest.fixture(autouse=True)
-def no_leaks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    token = uuid.uuid4().hex
-    monkeypatch.setenv(TOKEN_VAR, token)
-    private_tmp = tmp_path / "private-tmp"
-    private_tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
-    yield token
-    deadline = time.monotonic() + 1.0
-    while (leaked := _leaks(token)) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert leaked == []
-    assert list(private_tmp.iterdir()) == []
+pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 def fake(tmp_path: Path, *steps: dict[str, Any]) -> tuple[Path, Path]:
@@ -105,9 +70,7 @@ def test_run_folds_items_final_response_and_usage(tmp_path: Path) -> None:
     completed = [e.item for e in events if isinstance(e, ev.ItemCompletedEvent)]
     assert isinstance(turn, Turn)
     assert turn.items == completed
-    assert turn.final_response == next(
-        i.text for i in reversed(completed) if isinstance(i, ev.AgentMessageItem)
-    )
+    assert turn.final_response == next(i.text for i in reversed(completed) if isinstance(i, ev.AgentMessageItem))
     assert turn.usage == next(e.usage for e in events if isinstance(e, ev.TurnCompletedEvent))
     assert thread.id == next(e.thread_id for e in events if isinstance(e, ev.ThreadStartedEvent))
 
@@ -135,9 +98,7 @@ def test_error_events_are_ignored_by_run(tmp_path: Path) -> None:
 
 def test_turn_failed_raises_and_stops_the_process(tmp_path: Path) -> None:
     # The fake would hang after turn.failed; run() must not wait for it (TS kills the child in ``finally``).
-    exe, _ = fake(
-        tmp_path, {"replay": str(REAL / "0.169.0" / "fail_500.jsonl"), "faults": {"hang_after_line": 4}}
-    )
+    exe, _ = fake(tmp_path, {"replay": str(REAL / "0.169.0" / "fail_500.jsonl"), "faults": {"hang_after_line": 4}})
     started = time.monotonic()
     with pytest.raises(TurnFailedError) as info:
         asyncio.run(client(exe).start_thread().run("x"))
@@ -195,9 +156,7 @@ def test_run_streamed_is_lazy(tmp_path: Path) -> None:
 
 
 def test_run_streamed_early_exit_stops_the_process(tmp_path: Path) -> None:
-    exe, _ = fake(
-        tmp_path, {"replay": str(AGENT_MESSAGE), "faults": {"hang_after_line": 1, "ignore_sigterm": True}}
-    )
+    exe, _ = fake(tmp_path, {"replay": str(AGENT_MESSAGE), "faults": {"hang_after_line": 1, "ignore_sigterm": True}})
     codex = Codex(CodexOptions(codex_path_override=exe), exec=CodexExec(exe, kill_grace=0.2))
 
     async def main() -> None:
@@ -264,10 +223,7 @@ def test_resume_thread_and_mapping_options(tmp_path: Path) -> None:
     assert list(call.argv) == [
         "exec", "--experimental-json", "--sandbox", "read-only", "resume", "abc-123", "--image", "/i.png",
     ]  # fmt: skip
-    assert (
-        call.env["CODEX_API_KEY"] == "sk-x"
-        and call.env["CODEX_INTERNAL_ORIGINATOR_OVERRIDE"] == "codex_sdk_ts"
-    )
+    assert call.env["CODEX_API_KEY"] == "sk-x" and call.env["CODEX_INTERNAL_ORIGINATOR_OVERRIDE"] == "codex_sdk_ts"
 
 
 @pytest.mark.parametrize("case", TS_CASES, ids=[c["case"] for c in TS_CASES])
@@ -297,7 +253,7 @@ def test_thread_reproduces_recorded_ts_invocation(tmp_path: Path, case: dict[str
 
 def test_env_option_replaces_the_environment(tmp_path: Path, no_leaks: str) -> None:
     exe, log = fake(tmp_path, {"replay": str(AGENT_MESSAGE)})
-    env = {"PATH": os.environ["PATH"], TOKEN_VAR: no_leaks, "CODEX_HOME": "/h"}
+    env = {"PATH": os.environ["PATH"], LEAK_TOKEN_VAR: no_leaks, "CODEX_HOME": "/h"}
     asyncio.run(client(exe, env=env, originator="codex_sdk_py").start_thread().run("x"))
     (call,) = read_log(log)
     assert call.env["CODEX_HOME"] == "/h" and call.env["CODEX_INTERNAL_ORIGINATOR_OVERRIDE"] == "codex_sdk_py"
@@ -309,9 +265,7 @@ def test_invalid_options_fail_before_spawning(tmp_path: Path) -> None:
     with pytest.raises(InvalidOptionsError, match="^outputSchema must be a plain JSON object$"):
         asyncio.run(client(exe).start_thread().run("x", TurnOptions(output_schema=["not", "an", "object"])))
     with pytest.raises(InvalidOptionsError, match="^Codex config override at a cannot be null$"):
-        asyncio.run(
-            client(exe, config={"a": None}).start_thread().run("x", {"outputSchema": {"type": "object"}})
-        )
+        asyncio.run(client(exe, config={"a": None}).start_thread().run("x", {"outputSchema": {"type": "object"}}))
     with pytest.raises(InvalidOptionsError, match="Unknown TurnOptions"):
         asyncio.run(client(exe).start_thread().run("x", {"bogus": 1}))
     assert read_log(log) == []
@@ -359,9 +313,7 @@ def test_usage_backfill_and_turn_failed_payload_keep_ts_semantics(tmp_path: Path
             "usage": {"input_tokens": 1, "cached_input_tokens": 0, "output_tokens": 2},
         },
     ]
-    failed = [
-        {"type": "turn.failed", "error": {"message": "m", "code": "rate_limit_exceeded", "n": {"a": 1}}}
-    ]
+    failed = [{"type": "turn.failed", "error": {"message": "m", "code": "rate_limit_exceeded", "n": {"a": 1}}}]
     exe, _ = fake(tmp_path, {"events": old_usage}, {"events": old_usage}, {"events": failed})
     codex = client(exe)
     turn = asyncio.run(codex.start_thread().run("x"))
@@ -373,9 +325,7 @@ def test_usage_backfill_and_turn_failed_payload_keep_ts_semantics(tmp_path: Path
     assert info.value.payload == failed[0]["error"]
 
 
-def test_codex_without_a_binary_fails_at_construction_like_ts(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_codex_without_a_binary_fails_at_construction_like_ts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from harness.reference import BinaryNotFoundError
 
     monkeypatch.setenv("PATH", str(tmp_path))

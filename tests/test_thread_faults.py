@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,46 +23,11 @@ from harness.reference import events as ev
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "fixtures" / "real"
-AGENT_MESSAGE = (
-    REAL / "0.169.0" / "agent_message.jsonl"
-)  # 4 lines: started, turn.started, item, turn.completed
+AGENT_MESSAGE = REAL / "0.169.0" / "agent_message.jsonl"  # 4 lines: started, turn.started, item, turn.completed
 FAIL_500 = REAL / "0.169.0" / "fail_500.jsonl"
-TOKEN_VAR = "HARNESS_LEAK_TOKEN"
 
 
-def _leaks(token: str) -> list[str]:
-    marker = f"{TOKEN_VAR}={token}".encode()
-    found = []
-    me = os.getpid()
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        try:
-            environ = Path(f"/proc/{name}/environ").read_bytes()
-            stat = Path(f"/proc/{name}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if marker in environ.split(b"\0"):
-            found.append(f"{name} alive: {stat[:80]}")
-        elif int(fields[1]) == me and fields[0] == "Z":
-            found.append(f"{name} zombie child")
-    return found
-
-
-@pytest.fixture(autouse=True)
-def no_leaks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    token = uuid.uuid4().hex
-    monkeypatch.setenv(TOKEN_VAR, token)
-    private_tmp = tmp_path / "private-tmp"
-    private_tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
-    yield token
-    deadline = time.monotonic() + 1.0
-    while (leaked := _leaks(token)) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert leaked == []
-    assert list(private_tmp.iterdir()) == []
+pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 @dataclass(frozen=True)
@@ -233,8 +194,7 @@ MATRIX: list[tuple[str, dict[str, Any], dict[str, Any], Outcome, Outcome]] = [
         Outcome(
             events=[
                 *AM[:3],
-                '{"type":"item.completed","item":{"id":"item_echo","type":"agent_message",'
-                '"text":"prompt text"}}',
+                '{"type":"item.completed","item":{"id":"item_echo","type":"agent_message","text":"prompt text"}}',
                 AM[3],
             ]
         ),  # fmt: skip
@@ -315,9 +275,7 @@ MATRIX: list[tuple[str, dict[str, Any], dict[str, Any], Outcome, Outcome]] = [
 
 
 @pytest.mark.parametrize("api", ["run", "streamed"])
-@pytest.mark.parametrize(
-    ("fault", "step", "turn", "run_out", "stream_out"), MATRIX, ids=[m[0] for m in MATRIX]
-)
+@pytest.mark.parametrize(("fault", "step", "turn", "run_out", "stream_out"), MATRIX, ids=[m[0] for m in MATRIX])
 def test_fault_matrix(
     tmp_path: Path,
     api: str,

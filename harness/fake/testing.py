@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from harness.fake.compile import build_fake
 from harness.fake.plan import Plan
 
-__all__ = ["build_from_mapping", "leftover_processes", "wait_no_leftovers"]
+__all__ = [
+    "LEAK_TOKEN_VAR",
+    "build_from_mapping",
+    "leftover_processes",
+    "proc_entries",
+    "token_leaks",
+    "wait_no_leftovers",
+]
+
+#: Environment variable carrying a per-test token: every process a test starts inherits it, grandchildren too.
+LEAK_TOKEN_VAR = "HARNESS_LEAK_TOKEN"
 
 
 def build_from_mapping(data: Any, tmp_path: Path, *, name: str = "fake") -> tuple[Path, Path]:
@@ -56,3 +67,36 @@ def wait_no_leftovers(marker: str | Path, timeout: float = 2.0) -> list[tuple[in
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.02)
+
+
+def proc_entries() -> Iterator[tuple[int, bytes, str]]:
+    """``(pid, environ, stat)`` of every readable process (Linux /proc)."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as fh:
+                environ = fh.read()
+            with open(f"/proc/{name}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        yield int(name), environ, stat
+
+
+def token_leaks(token: str) -> list[str]:
+    """Live processes carrying ``LEAK_TOKEN_VAR=token`` in their environment, and zombie children of this process.
+
+    Matching on an inherited environment variable finds grandchildren (a ``sleep`` started by a fake) that a
+    command-line match would miss."""
+    marker = f"{LEAK_TOKEN_VAR}={token}".encode()
+    found = []
+    me = os.getpid()
+    for pid, environ, stat in proc_entries():
+        fields = stat.rsplit(")", 1)[1].split()
+        state, ppid = fields[0], int(fields[1])
+        if pid != me and marker in environ.split(b"\0") and state != "Z":
+            found.append(f"{pid} alive: {stat[:80]}")
+        elif ppid == me and state == "Z":
+            found.append(f"{pid} zombie child: {stat[:80]}")
+    return found

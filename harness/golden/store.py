@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from harness._atomic import write_text_atomic
 from harness.errors import GoldenError
 
 __all__ = [
@@ -64,23 +63,6 @@ def read_golden(scenario_id: str, root: Path | str = Path("golden")) -> dict[str
     if not isinstance(data, dict):
         raise GoldenError("a golden must be a JSON object", path=path, line=1, column=1)
     return data
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temp file in the same directory and :func:`os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def write_golden(scenario_id: str, data: dict[str, Any], root: Path | str = Path("golden")) -> Path:

@@ -146,9 +146,7 @@ class _TurnOutcome:
     required: dict[str, ToolCallRequiredEvent] = field(default_factory=dict)
 
 
-async def _run_one(
-    thread: Thread, input: Input, options: TurnOptions
-) -> tuple[_TurnOutcome, TokenCounts | None]:
+async def _run_one(thread: Thread, input: Input, options: TurnOptions) -> tuple[_TurnOutcome, TokenCounts | None]:
     outcome = _TurnOutcome()
     before = len(thread.usage.turns)
     stream = thread.run_streamed(input, options)
@@ -211,6 +209,11 @@ async def run_auto(
     tool_calls: list[dict[str, Any]] = []
     final_response = ""
     next_input: Input = input
+
+    def finish(stop_reason: Literal["completed", "max_turns"]) -> AutoRunResult:
+        usage = thread.usage.cumulative(thread.id)
+        return AutoRunResult(thread.id, items, final_response, attempts, turn_usage, usage, stop_reason, tool_calls)
+
     for turn_number in range(1, policy.max_turns + 1):
         waited = 0.0
         attempt = 0
@@ -220,9 +223,7 @@ async def run_auto(
                 outcome, used = await _run_one(thread, next_input, options)
                 if outcome.failure is not None:
                     payload = json.loads(serialize(outcome.failure)).get("error")
-                    raise TurnFailedError(
-                        outcome.failure.error.message, payload if isinstance(payload, dict) else None
-                    )
+                    raise TurnFailedError(outcome.failure.error.message, payload if isinstance(payload, dict) else None)
             except CodexError as exc:
                 attempts.append(Attempt(turn_number, attempt, "failed", exc.to_dict(), waited))
                 if isinstance(exc, AbortError) or not exc.retryable or attempt >= policy.max_attempts:
@@ -258,23 +259,5 @@ async def run_auto(
         elif outcome.continuation:
             next_input = policy.continuation_prompt
         else:
-            return AutoRunResult(
-                thread.id,
-                items,
-                final_response,
-                attempts,
-                turn_usage,
-                thread.usage.cumulative(thread.id),
-                "completed",
-                tool_calls,
-            )
-    return AutoRunResult(
-        thread.id,
-        items,
-        final_response,
-        attempts,
-        turn_usage,
-        thread.usage.cumulative(thread.id),
-        "max_turns",
-        tool_calls,
-    )
+            return finish("completed")
+    return finish("max_turns")

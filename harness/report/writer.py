@@ -8,18 +8,16 @@ record; Markdown, HTML and JUnit are views of it rendered by :mod:`harness.repor
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness._atomic import write_text_atomic
 from harness.report.model import Footer, HarnessFailure, Header, Report, Result
 
 __all__ = [
     "ReportPaths",
-    "atomic_write_text",
     "footer_record",
     "header_record",
     "result_record",
@@ -108,24 +106,9 @@ def to_jsonl(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(report: Report, path: Path) -> Path:
     """Write ``parity.json`` atomically and return its path."""
-    atomic_write_text(path, to_jsonl(report))
+    write_text_atomic(path, to_jsonl(report))
     return path
 
 
@@ -156,8 +139,8 @@ def write_reports(report: Report, out_dir: Path) -> ReportPaths:
         html=out_dir / "parity.html",
         junit=out_dir / "junit.xml",
     )
-    atomic_write_text(paths.markdown, render_markdown(report))
-    atomic_write_text(paths.html, render_html(report))
-    atomic_write_text(paths.junit, render_junit(report))
+    write_text_atomic(paths.markdown, render_markdown(report))
+    write_text_atomic(paths.html, render_html(report))
+    write_text_atomic(paths.junit, render_junit(report))
     write_json(report, paths.json)
     return paths
