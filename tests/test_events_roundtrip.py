@@ -91,9 +91,7 @@ def test_typed_access_on_real_mcp_and_patch_transcripts() -> None:
     assert item.result.meta is msgspec.UNSET and item.arguments == {"text": "hi from the model"}
     patch = [ev.parse(x) for x in (FIXTURES / "real/0.169.0/apply_patch_add.jsonl").read_bytes().splitlines()]
     change = next(
-        e.item
-        for e in patch
-        if isinstance(e, ev.ItemCompletedEvent) and isinstance(e.item, ev.FileChangeItem)
+        e.item for e in patch if isinstance(e, ev.ItemCompletedEvent) and isinstance(e.item, ev.FileChangeItem)
     )
     assert isinstance(change, ev.FileChangeItem)
     assert change.changes[0].kind is ev.PatchChangeKind.ADD and change.changes[0].path.endswith("hello.txt")
@@ -106,9 +104,7 @@ def test_typed_access_on_synthetic_shapes() -> None:
     assert (item.id, item.provider_id, item.query) == ("item_0", "ws_1", "codex cli")
     assert isinstance(item.action, ev.WebSearchActionSearch) and item.action.query == "codex cli"
     old = web[7].item  # type: ignore[union-attr]
-    assert (
-        isinstance(old, ev.WebSearchItem) and old.provider_id is msgspec.UNSET and old.action is msgspec.UNSET
-    )
+    assert isinstance(old, ev.WebSearchItem) and old.provider_id is msgspec.UNSET and old.action is msgspec.UNSET
 
     collab = ev.parse((FIXTURES / "synthetic/collab_tool_call.jsonl").read_bytes().splitlines()[2])
     assert isinstance(collab, ev.ItemCompletedEvent) and isinstance(collab.item, ev.CollabToolCallItem)
@@ -138,9 +134,7 @@ def test_unknown_shapes_are_kept() -> None:
     assert item_event.item.type == "image_view" and item_event.item.fields["size"] == [1, 1]
     done = ev.parse(lines[3])
     assert isinstance(done, ev.TurnCompletedEvent) and done.usage.input_tokens == 10
-    assert done.extra_fields == ev.ExtraFields(
-        {"turn_id": "turn_1", "status": "completed", "duration_ms": 1234}
-    )
+    assert done.extra_fields == ev.ExtraFields({"turn_id": "turn_1", "status": "completed", "duration_ms": 1234})
     patch = ev.parse(lines[4])
     assert isinstance(patch, ev.ItemCompletedEvent) and isinstance(patch.item, ev.FileChangeItem)
     assert patch.item.changes[0].extra_fields == ev.ExtraFields({"diff": "+hello\n"})
@@ -158,15 +152,10 @@ def test_extension_events() -> None:
         ev.InputTextDeltaEvent,
     ]
     slash, dotted, camel = parsed[5], parsed[6], parsed[7]
-    assert isinstance(slash, ev.ThreadTokenUsageUpdatedEvent) and isinstance(
-        dotted, ev.ThreadTokenUsageUpdatedEvent
-    )
+    assert isinstance(slash, ev.ThreadTokenUsageUpdatedEvent) and isinstance(dotted, ev.ThreadTokenUsageUpdatedEvent)
     assert slash.type == "thread/tokenUsage/updated" and dotted.type == "thread.tokenUsage.updated"
     assert isinstance(slash.token_usage, ev.ThreadTokenUsage)
-    assert (
-        isinstance(slash.token_usage.total, ev.TokenUsageBreakdown)
-        and slash.token_usage.total.total_tokens == 15
-    )
+    assert isinstance(slash.token_usage.total, ev.TokenUsageBreakdown) and slash.token_usage.total.total_tokens == 15
     assert isinstance(camel, ev.ThreadTokenUsageUpdatedEvent) and camel.extra_fields is not msgspec.UNSET
     assert camel.extra_fields["threadId"] == "thr_1"
     assert isinstance(parsed[8], ev.TurnDiffUpdatedEvent) and parsed[8].diff.startswith("--- a/x")
@@ -196,10 +185,7 @@ def test_replace_on_a_slow_path_event_keeps_layout_and_writes_changes() -> None:
     assert isinstance(item_event, ev.ItemCompletedEvent)
     assert ev.serialize(item_event) == item_line  # the missing text stays missing
     with_text = msgspec.structs.replace(item_event, item=msgspec.structs.replace(item_event.item, text="hi"))
-    assert (
-        ev.serialize(with_text)
-        == '{"type":"item.completed","item":{"type":"agent_message","id":"i","text":"hi"}}'
-    )
+    assert ev.serialize(with_text) == '{"type":"item.completed","item":{"type":"agent_message","id":"i","text":"hi"}}'
 
 
 def test_events_built_in_code_print_what_the_cli_prints() -> None:
@@ -235,6 +221,19 @@ def test_events_built_in_code_print_what_the_cli_prints() -> None:
         ),
         (
             ev.TurnCompletedEvent(usage=ev.Usage(input_tokens=10, cached_input_tokens=0, output_tokens=5)),
+            '{"type":"turn.completed","usage":{"input_tokens":10,"cached_input_tokens":0,'
+            '"cache_write_input_tokens":0,"output_tokens":5,"reasoning_output_tokens":0}}',
+        ),
+        (
+            ev.TurnCompletedEvent(
+                usage=ev.Usage(
+                    input_tokens=10,
+                    cached_input_tokens=0,
+                    output_tokens=5,
+                    cache_write_input_tokens=msgspec.UNSET,
+                    reasoning_output_tokens=msgspec.UNSET,
+                )
+            ),
             '{"type":"turn.completed","usage":{"input_tokens":10,"cached_input_tokens":0,"output_tokens":5}}',
         ),
         (
@@ -271,9 +270,7 @@ def test_huge_command_execution_line() -> None:
         status=ev.CommandExecutionStatus.COMPLETED,
     )
     line = ev.serialize(ev.ItemCompletedEvent(item=item))
-    assert (
-        len(line.encode()) > 260_000
-    )  # the 269,124-byte line of exec-protocol.md §1, give or take the command
+    assert len(line.encode()) > 260_000  # the 269,124-byte line of exec-protocol.md §1, give or take the command
     event = ev.parse(line.encode())
     assert isinstance(event, ev.ItemCompletedEvent) and event.item == item
     assert ev.serialize(event) == line

@@ -60,8 +60,7 @@ class Layout:
         return f"Layout({self.entries!r})"
 
 
-class Node(msgspec.Struct, frozen=True, kw_only=True, eq=False, repr_omit_defaults=True,
-           forbid_unknown_fields=True):
+class Node(msgspec.Struct, frozen=True, kw_only=True, eq=False, repr_omit_defaults=True, forbid_unknown_fields=True):
     """Base of all typed nodes: frozen, keyword-only, hidden ``_layout`` and ``extra_fields`` (see module
     doc)."""
 
@@ -299,6 +298,7 @@ class _Field:
     has_default: bool
     always_printed: bool
     default: Any  # the default value (factory result), or _NO_DEFAULT
+    unset_when_absent: bool = False  # printed by default, but an older CLI may omit it: absent parses as UNSET
 
 
 @dataclass(frozen=True)
@@ -320,19 +320,29 @@ def _spec(cls: type) -> _Spec:
         return spec
     payload = getattr(cls, "__payload_field__", None)
     json_keys: Mapping[str, str] = getattr(cls, "__json_keys__", {})
+    optional: frozenset[str] = getattr(cls, "__optional_fields__", frozenset())
     fields: list[_Field] = []
     for info in msgspec.structs.fields(cls):
         if info.name in ("_layout", "extra_fields") or info.name == payload:
             continue
         key = json_keys.get(info.name, info.encode_name)
         has_default = not info.required
-        always = info.default is not UNSET
+        always = info.default is not UNSET and info.name not in optional
         if info.default_factory is not msgspec.NODEFAULT:
             default = info.default_factory()
         else:
             default = _NO_DEFAULT if info.default is msgspec.NODEFAULT else info.default
         fields.append(
-            _Field(info.name, key, canonical_str(key), _converter(info.type), has_default, always, default)
+            _Field(
+                info.name,
+                key,
+                canonical_str(key),
+                _converter(info.type),
+                has_default,
+                always,
+                default,
+                unset_when_absent=info.name in optional,
+            )
         )
     by_key: dict[str, tuple[_Field, ...]] = {}
     for f in fields:
@@ -404,6 +414,9 @@ def build(cls: type, obj: Mapping[str, Any], strict: bool, path: str = "$") -> A
 
     for field in spec.fields:
         if field.attr not in values:
+            if field.unset_when_absent:
+                values[field.attr] = UNSET
+                continue
             if strict and field.always_printed:
                 raise Invalid(f"missing required field `{path}.{field.key}`")
             if not field.has_default:
@@ -433,9 +446,7 @@ def write_node(node: Any, out: list[str]) -> bool:
         extra_source: Any = getattr(node, spec.payload)
     else:
         extra_source = node.extra_fields
-    extras: tuple[tuple[str, Any], ...] = (
-        () if extra_source is UNSET else tuple(object_pairs(extra_source))
-    )
+    extras: tuple[tuple[str, Any], ...] = () if extra_source is UNSET else tuple(object_pairs(extra_source))
     out.append("{")
     first = True
 

@@ -170,15 +170,18 @@ class EventType(enum.StrEnum):
 class Usage(Node, frozen=True, kw_only=True):
     """``turn.completed.usage``: the thread's *cumulative* token totals (not the turn's; exec-protocol.md §4).
 
-    ``cache_write_input_tokens`` and ``reasoning_output_tokens`` are ``UNSET`` when the CLI did not print them
-    (0.47 prints only three fields), so an old line round-trips without them.
+    A ``Usage`` built in code prints all five fields, as current CLIs (0.163, 0.169) do. A line from an older CLI
+    that lacks ``cache_write_input_tokens`` or ``reasoning_output_tokens`` (0.47 prints only three fields) parses
+    with those fields ``UNSET``, so it round-trips without them.
     """
+
+    __optional_fields__: ClassVar[frozenset[str]] = frozenset({"cache_write_input_tokens", "reasoning_output_tokens"})
 
     input_tokens: int = 0
     cached_input_tokens: int = 0
-    cache_write_input_tokens: int | UnsetType = UNSET
+    cache_write_input_tokens: int | UnsetType = 0
     output_tokens: int = 0
-    reasoning_output_tokens: int | UnsetType = UNSET
+    reasoning_output_tokens: int | UnsetType = 0
 
 
 class TurnError(Node, frozen=True, kw_only=True):
@@ -435,8 +438,7 @@ def _item_type(cls: type) -> bytes:
     raise TypeError(f"{cls.__name__} has no type field")
 
 
-def _make_decoders() -> tuple[msgspec.json.Decoder[Any], dict[bytes, msgspec.json.Decoder[Any]], dict[type,
-    type]]:
+def _make_decoders() -> tuple[msgspec.json.Decoder[Any], dict[bytes, msgspec.json.Decoder[Any]], dict[type, type]]:
     """Decoders for the fast path.
 
     msgspec cannot decode the public item events directly (items are an *untagged* union, see items.py), so
@@ -472,9 +474,7 @@ def _make_decoders() -> tuple[msgspec.json.Decoder[Any], dict[bytes, msgspec.jso
 _DEFAULT_DECODER, _DECODER_BY_ITEM_TYPE, _PUBLIC_OF_ENVELOPE = _make_decoders()
 _TOKEN_USAGE_DECODER = msgspec.json.Decoder(ThreadTokenUsageUpdatedEvent)
 _ITEM_DECODERS: dict[bytes, msgspec.json.Decoder[Any]] = {
-    _item_type(cls): msgspec.json.Decoder(cls)
-    for cls in KNOWN_ITEM_CLASSES
-    if cls is not WebSearchItem
+    _item_type(cls): msgspec.json.Decoder(cls) for cls in KNOWN_ITEM_CLASSES if cls is not WebSearchItem
 }
 _ENCODER = msgspec.json.Encoder()
 _encode = _ENCODER.encode
