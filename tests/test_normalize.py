@@ -138,3 +138,51 @@ def test_secret_never_reaches_a_golden_end_to_end(tmp_path: Path) -> None:
     assert observed["invocations"][0]["env"].get("SERVICE_PASSWORD", "<redacted>") == "<redacted>"
     assert observed["invocations"][0]["stdin"] == "please repeat <redacted> and <redacted>"
     assert "<thread:1>" in text
+
+
+def test_correlation_ids_numbered_in_order_of_appearance() -> None:
+    first, second = "scenario-0123456789abcdef", "other-cid-42"
+    observed = {
+        "telemetry": [
+            {"name": "codex.turn.start", "measurements": {}, "metadata": {}, "correlation_id": second},
+            {"name": "codex.turn.stop", "measurements": {}, "metadata": {}, "correlation_id": None},
+        ],
+        "logs": [{"correlation_id": first, "message": f"under {second}"}],
+        "error": {"message": f"raised under {first}"},
+    }
+    out = normalize(observed, NormalizationContext(correlation_ids=(first,)))
+    # canonical walk: "error" < "logs" < "telemetry", so `first` is met before `second`
+    assert out["error"]["message"] == "raised under <cid:1>"
+    assert out["logs"] == [{"correlation_id": "<cid:1>", "message": "under <cid:2>"}]
+    assert [t["correlation_id"] for t in out["telemetry"]] == ["<cid:2>", None]
+    assert normalize(out) == out
+
+
+def test_telemetry_and_logs_records_are_normalized() -> None:
+    thread = "0199a000-0000-7000-8000-0000000000ee"
+    measurements: dict[str, Any] = {"duration_ms": 12.345, "input_tokens": 10}
+    metadata: dict[str, Any] = {"thread_id": thread, "mode": "run", "outcome": "completed"}
+    record = {
+        "name": "codex.turn.stop",
+        "measurements": measurements,
+        "metadata": metadata,
+        "correlation_id": "scenario-feedface",
+    }
+    log = {
+        "level": "INFO",
+        "logger": "harness.reference",
+        "message": "codex.turn.stop",
+        "correlation_id": "scenario-feedface",
+        "measurements": dict(measurements),
+        "metadata": dict(metadata),
+    }
+    out = normalize({"result": {"thread_id": thread}, "telemetry": [record], "logs": [log]})
+    assert out["telemetry"][0] == {
+        "name": "codex.turn.stop",
+        "measurements": {"duration_ms": "<duration>", "input_tokens": 10},
+        "metadata": {"thread_id": "<thread:1>", "mode": "run", "outcome": "completed"},
+        "correlation_id": "<cid:1>",
+    }
+    assert out["logs"][0]["measurements"] == {"duration_ms": "<duration>", "input_tokens": 10}
+    assert out["logs"][0]["metadata"]["thread_id"] == "<thread:1>"
+    assert out["logs"][0]["correlation_id"] == "<cid:1>"

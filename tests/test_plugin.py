@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,54 @@ def test_plugin_ignores_yaml_outside_scenarios(pytester: pytest.Pytester) -> Non
     result = _run(pytester)
     result.assert_outcomes(passed=1)
     assert Path(pytester.path / "golden").exists() is False
+
+
+AUTO = """title: auto-run retries a retryable failure, then answers a tool call
+tags: [auto]
+plan:
+  steps:
+    - events:
+        - {type: thread.started, thread_id: 0199a000-0000-7000-8000-0000000000d1}
+        - {type: turn.started}
+        - {type: turn.failed, error: {message: "stream disconnected before completion: blip"}}
+      faults: {exit_code: 1}
+    - resume: 0199a000-0000-7000-8000-0000000000d1
+      events:
+        - {type: thread.started, thread_id: 0199a000-0000-7000-8000-0000000000d1}
+        - {type: turn.started}
+        - {type: tool.call.required, call_id: c1, name: add, arguments: {a: 1, b: 2}}
+        - {type: turn.completed, usage: {input_tokens: 3, cached_input_tokens: 0, output_tokens: 2}}
+    - resume: 0199a000-0000-7000-8000-0000000000d1
+      events:
+        - {type: thread.started, thread_id: 0199a000-0000-7000-8000-0000000000d1}
+        - {type: turn.started}
+        - {type: item.completed, item: {id: item_0, type: agent_message, text: "3"}}
+        - {type: turn.completed, usage: {input_tokens: 5, cached_input_tokens: 0, output_tokens: 3}}
+input: add 1 and 2
+mode: auto
+auto:
+  policy: {max_attempts: 2, backoff: {initial: 0.25}}
+  tool_results: {add: 3}
+expect:
+  result.final_response: "3"
+  result.sleeps: [0.25]
+  result.attempts.*.outcome: [failed, completed, completed]
+  result.tool_calls.0.output: 3
+  telemetry.0.correlation_id: "<cid:1>"
+  logs.0.logger: harness.reference
+"""
+
+
+def test_auto_mode_golden_records_telemetry_and_logs(project: pytest.Pytester) -> None:
+    (project.path / "scenarios" / "basic" / "auto.yaml").write_text(AUTO)
+    _run(project, "--snapshot-update", "scenarios/basic/auto.yaml").assert_outcomes(passed=1)
+    golden = json.loads((project.path / "golden" / "basic" / "auto.json").read_text(encoding="utf-8"))
+    assert golden["meta"]["modes"] == ["auto"]
+    observation = golden["observation"]
+    names = [t["name"] for t in observation["telemetry"]]
+    assert names.count("codex.turn.exception") == 1 and names.count("codex.turn.stop") == 2
+    assert [entry["message"] for entry in observation["logs"]] == names
+    assert {t["correlation_id"] for t in observation["telemetry"]} == {"<cid:1>"}
+    assert all(t["measurements"].get("duration_ms", "<duration>") == "<duration>" for t in observation["telemetry"])
+    assert "timestamp" not in json.dumps(observation["telemetry"])
+    _run(project, "scenarios/basic/auto.yaml").assert_outcomes(passed=1)

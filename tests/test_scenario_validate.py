@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.scenario import load_all, load_scenario, schema, validate_paths
-from harness.scenario.model import Mode, ThreadMode
+from harness.scenario.model import AutoSpec, Mode, ThreadMode
 
 REPO = Path(__file__).resolve().parents[1]
 OK_PLAN = "plan:\n  steps:\n    - replay: fixtures/ok.jsonl\n"
@@ -19,15 +19,15 @@ OK_PLAN = "plan:\n  steps:\n    - replay: fixtures/ok.jsonl\n"
 CASES: dict[str, tuple[str, str]] = {
     "unknown_top_key": (
         "title: t\n" + OK_PLAN + "input: hi\nmdoe: run\n",
-        "6:1: mdoe: unknown key 'mdoe' (allowed: abort_after_ms, approvals, attachments, description, expect, "
-        "input, mode, options, output_schema, plan, tags, timeout, title, tools, turns)",
+        "6:1: mdoe: unknown key 'mdoe' (allowed: abort_after_ms, approvals, attachments, auto, description, "
+        "expect, input, mode, options, output_schema, plan, tags, timeout, title, tools, turns)",
     ),
     "missing_title": (OK_PLAN + "input: hi\n", "1:1: missing required key 'title'"),
     "missing_plan": ("title: t\ninput: hi\n", "1:1: missing required key 'plan'"),
     "wrong_type_title": ("title: 42\n" + OK_PLAN + "input: hi\n", "1:8: title: expected a string, got an integer (42)"),
     "bad_mode": (
         "title: t\n" + OK_PLAN + "input: hi\nmode: sync\n",
-        "6:7: mode: must be one of run, streamed; got a string ('sync')",
+        "6:7: mode: must be one of run, streamed, auto; got a string ('sync')",
     ),
     "missing_fixture": (
         "title: t\nplan:\n  steps:\n    - replay: fixtures/nope.jsonl\ninput: hi\n",
@@ -105,6 +105,43 @@ CASES: dict[str, tuple[str, str]] = {
         "7:13: turns[0].thread: the first turn cannot resume: there is no earlier thread",
     ),
     "empty": ("", "1:1: empty scenario file"),
+    "auto_without_mode_auto": (
+        "title: t\n" + OK_PLAN + "input: hi\nauto:\n  tool_results: {add: 3}\n",
+        "6:1: auto: 'auto' applies only to mode: auto (this turn's mode is run)",
+    ),
+    "auto_in_turn_with_mode_streamed": (
+        "title: t\n" + OK_PLAN + "turns:\n  - input: one\n    mode: streamed\n    auto: {}\n",
+        "8:5: turns[0].auto: 'auto' applies only to mode: auto (this turn's mode is streamed)",
+    ),
+    "auto_and_turns": (
+        "title: t\n" + OK_PLAN + "auto: {}\nturns:\n  - input: one\n    mode: auto\n",
+        "5:1: auto: 'auto' cannot be combined with 'turns': give each turn its own auto",
+    ),
+    "auto_max_attempts_zero": (
+        "title: t\n" + OK_PLAN + "input: hi\nmode: auto\nauto:\n  policy:\n    max_attempts: 0\n",
+        "9:19: auto.policy.max_attempts: must be >= 1, got 0",
+    ),
+    "auto_unknown_policy_key": (
+        "title: t\n" + OK_PLAN + "input: hi\nmode: auto\nauto:\n  policy:\n    retries: 2\n",
+        "9:5: auto.policy.retries: unknown key 'retries' (allowed: backoff, continuation_prompt, max_attempts, "
+        "max_turns)",
+    ),
+    "auto_backoff_wrong_type": (
+        "title: t\n" + OK_PLAN + "input: hi\nmode: auto\nauto:\n  policy:\n    backoff: {initial: soon}\n",
+        "9:24: auto.policy.backoff.initial: expected a number, got a string ('soon')",
+    ),
+    "auto_unknown_key": (
+        "title: t\n" + OK_PLAN + "input: hi\nmode: auto\nauto:\n  tools: {add: 3}\n",
+        "8:3: auto.tools: unknown key 'tools' (allowed: policy, tool_results)",
+    ),
+    "auto_tool_results_not_mapping": (
+        "title: t\n" + OK_PLAN + "input: hi\nmode: auto\nauto:\n  tool_results: [add]\n",
+        "8:17: auto.tool_results: expected a mapping, got a list",
+    ),
+    "validate_output_wrong_type": (
+        "title: t\n" + OK_PLAN + "options:\n  turn: {validate_output: yes please}\ninput: hi\n",
+        "6:27: options.turn.validate_output: expected a boolean, got a string ('yes please')",
+    ),
     "fake_plan_check": (
         "title: t\nplan:\n  steps:\n    - replay: fixtures/ok.jsonl\n      faults:\n        hang_after_line: 9\n"
         "input: hi\n",
@@ -195,6 +232,30 @@ def test_valid_scenario_model(project: Path) -> None:
     assert scenario.golden_root == project / "golden"
 
 
+def test_auto_scenario_model(project: Path) -> None:
+    turns = (
+        "turns:\n"
+        "  - input: one\n"
+        "    mode: auto\n"
+        "    auto:\n"
+        "      policy: {max_attempts: 2, backoff: {initial: 0.5}, continuation_prompt: go}\n"
+        "      tool_results: {add: 3, lookup: {city: Paris}}\n"
+        "  - input: two\n"
+        "    mode: auto\n"
+        "  - input: three\n"
+    )
+    text = "title: auto\n" + OK_PLAN + "    - replay: fixtures/ok.jsonl\n" * 2 + turns
+    path = _write(project, "auto", text)
+    scenario = load_scenario(path)
+    assert scenario.modes == (Mode.AUTO, Mode.AUTO, Mode.RUN)
+    first, second, third = scenario.turns
+    assert first.auto is not None and second.auto is not None and third.auto is None
+    assert first.auto.policy_kwargs() == {"max_attempts": 2, "continuation_prompt": "go"}
+    assert first.auto.backoff == {"initial": 0.5}
+    assert first.auto.tool_results == {"add": 3, "lookup": {"city": "Paris"}}
+    assert second.auto == AutoSpec() and second.auto.backoff == {} and second.auto.policy_kwargs() == {}
+
+
 def test_selection(project: Path) -> None:
     _write(project, "alpha_shell", "title: runs a shell\ntags: [shell]\n" + OK_PLAN + "input: hi\n")
     _write(project, "beta", "title: plain\ntags: [basic]\n" + OK_PLAN + "input: hi\n")
@@ -230,4 +291,4 @@ def test_repository_scenarios_cover_every_fault_in_both_modes() -> None:
         for step in scenario.plan["steps"]:
             for fault in step.get("faults", {}):
                 covered[fault].update(str(m) for m in scenario.modes)
-    assert {f: modes for f, modes in covered.items() if modes != {"run", "streamed"}} == {}
+    assert {f: modes for f, modes in covered.items() if not {"run", "streamed"} <= modes} == {}

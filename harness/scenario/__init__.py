@@ -22,11 +22,12 @@ from harness.scenario.compare import (
     unwrap_observation,
 )
 from harness.scenario.load import find_scenario_files, load_all, load_scenario, schema, validate_paths
-from harness.scenario.model import Expectation, Mode, Scenario, ThreadMode, TurnSpec
+from harness.scenario.model import AutoSpec, Expectation, Mode, Scenario, ThreadMode, TurnSpec
 from harness.scenario.normalize import NormalizationContext, normalize
 from harness.scenario.runner import golden_document, observe, run_and_normalize, run_scenario
 
 __all__ = [
+    "AutoSpec",
     "Comparison",
     "Expectation",
     "Mode",

@@ -29,6 +29,7 @@ import yaml
 from harness.errors import HarnessError, ScenarioError
 from harness.scenario.model import (
     RESERVED_KEYS,
+    AutoSpec,
     Expectation,
     Mode,
     Scenario,
@@ -366,7 +367,7 @@ def _build(
     turns: list[TurnSpec] = []
     options = data.get("options", {})
     if "turns" in data:
-        for name in ("input", "mode", "abort_after_ms"):
+        for name in ("input", "mode", "abort_after_ms", "auto"):
             if name in data:
                 err(
                     f"{name!r} cannot be combined with 'turns': give each turn its own {name}",
@@ -376,23 +377,27 @@ def _build(
         for index, raw in enumerate(data["turns"]):
             if index == 0 and raw.get("thread") == ThreadMode.RESUME:
                 err("the first turn cannot resume: there is no earlier thread", ("turns", 0, "thread"))
+            mode = Mode(raw.get("mode", Mode.RUN))
             turns.append(
                 TurnSpec(
                     input=_input(raw["input"]),
-                    mode=Mode(raw.get("mode", Mode.RUN)),
+                    mode=mode,
                     turn_options=dict(raw.get("turn", {})),
                     thread=ThreadMode(raw.get("thread", ThreadMode.SAME)),
                     abort_after_ms=raw.get("abort_after_ms"),
+                    auto=_auto(raw, mode, ("turns", index), err),
                     line=composed.at(("turns", index))[0],
                 )
             )
             _check_parts(raw["input"], ("turns", index, "input"), err)
     elif "input" in data:
+        mode = Mode(data.get("mode", Mode.RUN))
         turns.append(
             TurnSpec(
                 input=_input(data["input"]),
-                mode=Mode(data.get("mode", Mode.RUN)),
+                mode=mode,
                 abort_after_ms=data.get("abort_after_ms"),
+                auto=_auto(data, mode, (), err),
                 line=composed.at(("input",))[0],
             )
         )
@@ -479,6 +484,17 @@ def _build(
         ),
         [],
     )
+
+
+def _auto(raw: Mapping[str, Any], mode: Mode, at: JsonPath, err: Any) -> AutoSpec | None:
+    """The :class:`AutoSpec` of a turn (``raw`` is the scenario or a ``turns`` entry); ``auto`` needs mode auto."""
+    spec = raw.get("auto")
+    if mode is not Mode.AUTO:
+        if spec is not None:
+            err(f"'auto' applies only to mode: auto (this turn's mode is {mode})", (*at, "auto"), key=True)
+        return None
+    spec = spec or {}
+    return AutoSpec(policy=dict(spec.get("policy", {})), tool_results=dict(spec.get("tool_results", {})))
 
 
 def _input(raw: str | list[dict[str, Any]]) -> str | tuple[Mapping[str, Any], ...]:

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AUTO_POLICY_KEYS",
+    "BACKOFF_KEYS",
     "EXPECT_OPERATORS",
     "OBSERVATION_KEYS",
     "RESERVED_KEYS",
+    "AutoSpec",
     "Expectation",
     "Mode",
     "Scenario",
@@ -49,10 +52,41 @@ _EXPECT_KEY = re.compile(
 
 
 class Mode(StrEnum):
-    """How a turn is driven. New modes are added here and in schema.json; old files stay valid."""
+    """How a turn is driven. New modes are added here and in schema.json; old files stay valid.
+
+    ``auto`` is ``thread.run_auto(...)``: turns until a terminal outcome, retrying retryable failures, answering
+    tool calls from :class:`AutoSpec` and following continuations (``harness.reference.auto``).
+    """
 
     RUN = "run"
     STREAMED = "streamed"
+    AUTO = "auto"
+
+
+#: Keys of ``auto.policy`` (``AutoRunPolicy`` fields); ``backoff`` is a mapping of :data:`BACKOFF_KEYS`.
+AUTO_POLICY_KEYS: tuple[str, ...] = ("max_attempts", "max_turns", "backoff", "continuation_prompt")
+#: Keys of ``auto.policy.backoff`` (``Backoff`` fields).
+BACKOFF_KEYS: tuple[str, ...] = ("initial", "factor", "maximum")
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoSpec:
+    """How an ``auto`` turn is driven: the policy given (absent keys keep the SDK's defaults) and the static
+    result of each tool a ``tool.call.required`` may ask for (``{name: result}``; the result is any JSON value).
+    """
+
+    policy: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    tool_results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def backoff(self) -> Mapping[str, float]:
+        """``policy.backoff`` (empty when not given)."""
+        value = self.policy.get("backoff") or {}
+        return dict(value)
+
+    def policy_kwargs(self) -> dict[str, Any]:
+        """The policy's scalar fields as ``AutoRunPolicy`` keyword arguments (``backoff`` excluded)."""
+        return {k: v for k, v in self.policy.items() if k != "backoff"}
 
 
 class ThreadMode(StrEnum):
@@ -103,6 +137,8 @@ class TurnSpec:
     turn_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     thread: ThreadMode = ThreadMode.SAME
     abort_after_ms: int | None = None
+    #: Only for ``mode: auto`` (``None`` otherwise): the policy and tool results.
+    auto: AutoSpec | None = None
     line: int = 1
 
     def sdk_input(self) -> str | list[dict[str, Any]]:

@@ -17,7 +17,8 @@ The rules, applied in this order (docs/normalization.md is the prose version; ke
    runner's cwd -> ``<cwd>``, the system temp dir -> ``<tmp>``;
 4. **thread ids** -> ``<thread:1>``, ``<thread:2>`` ... numbered in order of first appearance when the
 observation is
-   walked in canonical order (sorted keys, list order);
+   walked in canonical order (sorted keys, list order); **correlation ids** (values under ``correlation_id``
+   keys, and the ones the runner set) -> ``<cid:1>``, ``<cid:2>`` ... the same way;
 5. **timestamps** (ISO 8601) -> ``<timestamp>``; **durations** (numbers under ``duration_ms``, ``elapsed``,
    ``wall_time``... keys, in mappings or inside JSON text) -> ``<duration>``;
 6. **long strings** (over :data:`LONG_STRING` characters, e.g. a 200 KB event line) ->
@@ -81,6 +82,7 @@ class NormalizationContext:
     cwd: Path | None = None
     secrets: tuple[str, ...] = ()
     thread_ids: tuple[str, ...] = ()
+    correlation_ids: tuple[str, ...] = ()
 
     def path_rules(self) -> list[tuple[str, str]]:
         """(literal path, placeholder), longest path first; each path also in its resolved spelling."""
@@ -190,6 +192,43 @@ def _discover_thread_ids(observation: dict[str, Any], given: Iterable[str]) -> s
     return {i for i in ids if len(i) >= 4}
 
 
+def _discover_correlation_ids(observation: dict[str, Any], given: Iterable[str]) -> set[str]:
+    ids = {c for c in given if c}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "correlation_id" and isinstance(item, str) and item and not item.startswith("<"):
+                    ids.add(item)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(observation)
+    return {i for i in ids if len(i) >= 4}
+
+
+def _number_ids(data: Any, candidates: set[str], placeholder: str) -> Any:
+    """Replace every occurrence of a candidate by ``<placeholder:N>``, N in order of first appearance when
+    ``data`` is walked in canonical order (sorted keys, list order)."""
+    if not candidates:
+        return data
+    order: dict[str, int] = {}
+    finder = re.compile("|".join(re.escape(c) for c in sorted(candidates, key=lambda s: (-len(s), s))))
+
+    def number(text: str) -> None:
+        for match in finder.finditer(text):
+            order.setdefault(match.group(0), len(order) + 1)
+
+    _walk_strings(data, number)
+
+    def replace(text: str) -> str:
+        return finder.sub(lambda m: f"<{placeholder}:{order[m.group(0)]}>", text)
+
+    return _map(data, replace)
+
+
 def normalize(observation: dict[str, Any], context: NormalizationContext | None = None) -> dict[str, Any]:
     """A normalized deep copy of ``observation`` (see the module docstring for the rules)."""
     context = context or NormalizationContext()
@@ -230,22 +269,9 @@ def normalize(observation: dict[str, Any], context: NormalizationContext | None 
 
     data = _map(data, paths)
 
-    # 4. thread ids, numbered in order of first appearance
-    candidates = _discover_thread_ids(data, context.thread_ids)
-    order: dict[str, int] = {}
-    if candidates:
-        finder = re.compile("|".join(re.escape(c) for c in sorted(candidates, key=lambda s: (-len(s), s))))
-
-        def number(text: str) -> None:
-            for match in finder.finditer(text):
-                order.setdefault(match.group(0), len(order) + 1)
-
-        _walk_strings(data, number)
-
-        def threads(text: str) -> str:
-            return finder.sub(lambda m: f"<thread:{order[m.group(0)]}>", text)
-
-        data = _map(data, threads)
+    # 4. thread ids, then correlation ids, numbered in order of first appearance
+    data = _number_ids(data, _discover_thread_ids(data, context.thread_ids), "thread")
+    data = _number_ids(data, _discover_correlation_ids(data, context.correlation_ids), "cid")
 
     # 5. timestamps and durations
     def times(text: str) -> str:
