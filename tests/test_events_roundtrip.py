@@ -287,3 +287,20 @@ def test_lone_surrogate_escape_round_trips() -> None:
     event = ev.parse(line)
     assert isinstance(event, ev.ThreadErrorEvent) and event.message == "\ud800 half"
     assert ev.serialize(event) == line
+
+
+def test_to_builtins_gives_plain_data_of_any_typed_value() -> None:
+    legacy = ev.parse('{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"output_tokens":2}}')
+    assert isinstance(legacy, ev.TurnCompletedEvent)
+    assert ev.to_builtins(legacy.usage) == {"input_tokens": 1, "cached_input_tokens": 0, "output_tokens": 2}
+    web = ev.parse(
+        '{"type":"item.completed","item":{"id":"item_3","type":"web_search","id":"ws_1","query":"q",'
+        '"action":{"type":"search","query":"q"}}}'
+    )
+    assert isinstance(web, ev.ItemCompletedEvent)
+    assert (
+        ev.to_json(web.item)
+        == '{"id":"item_3","type":"web_search","id":"ws_1","query":"q","action":{"type":"search","query":"q"}}'
+    )
+    assert ev.to_builtins(web.item)["id"] == "ws_1"  # json.loads semantics: the last duplicate wins
+    assert ev.to_builtins(None) is None

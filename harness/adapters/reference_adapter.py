@@ -15,8 +15,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
 import harness
 from harness.adapters.connection import Handler
 from harness.adapters.protocol import (
@@ -31,7 +29,9 @@ __all__ = ["ReferenceAdapter", "handler", "main"]
 
 
 def _jsonable(value: Any) -> Any:
-    return None if value is None else msgspec.to_builtins(value)
+    from harness.reference.events import to_builtins
+
+    return to_builtins(value)
 
 
 def _error(exc: BaseException) -> dict[str, Any]:

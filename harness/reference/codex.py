@@ -14,6 +14,7 @@ from harness.reference.exec import CodexExec
 from harness.reference.options import CodexOptions, ThreadOptions
 from harness.reference.telemetry import TelemetryBus, default_bus
 from harness.reference.thread import Thread
+from harness.reference.usage import UsageLedger
 
 __all__ = ["Codex"]
 
@@ -47,6 +48,9 @@ class Codex:
         self.options: CodexOptions = _coerce(options, CodexOptions)
         self._exec = exec if exec is not None else CodexExec(self.options.codex_path_override)
         self.telemetry = telemetry if telemetry is not None else default_bus()
+        #: Usage of every thread this client runs, keyed by thread id: a thread resumed through this client
+        #: continues from the cumulative value it last reported, so its next turn is not counted in full again.
+        self.usage = UsageLedger()
 
     @property
     def exec(self) -> CodexExec:
@@ -55,12 +59,19 @@ class Codex:
 
     def start_thread(self, options: ThreadOptions | Mapping[str, Any] | None = None) -> Thread:
         """A new thread; its id is known after the first turn's ``thread.started``."""
-        return Thread(self._exec, self.options, _coerce(options, ThreadOptions), telemetry=self.telemetry)
+        return Thread(
+            self._exec, self.options, _coerce(options, ThreadOptions), telemetry=self.telemetry, ledger=self.usage
+        )
 
     def resume_thread(
         self, thread_id: str, options: ThreadOptions | Mapping[str, Any] | None = None
     ) -> Thread:
         """A thread continuing a previous session: every turn passes ``resume <thread_id>``."""
         return Thread(
-            self._exec, self.options, _coerce(options, ThreadOptions), thread_id, telemetry=self.telemetry
+            self._exec,
+            self.options,
+            _coerce(options, ThreadOptions),
+            thread_id,
+            telemetry=self.telemetry,
+            ledger=self.usage,
         )

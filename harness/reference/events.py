@@ -30,6 +30,7 @@ ever lost.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO, ClassVar, Literal, TypeAlias, Union
 
@@ -135,6 +136,8 @@ __all__ = [
     "parse_item",
     "serialize",
     "serialize_item",
+    "to_builtins",
+    "to_json",
 ]
 
 
@@ -640,12 +643,23 @@ def _build_item(obj: dict[str, Any], strict: bool) -> ThreadItem:
 
 def serialize_item(item: ThreadItem) -> str:
     """The JSON text of one item, as it appears inside an item event."""
-    if type(item) is not WebSearchItem or item.provider_id is UNSET:
+    return to_json(item)
+
+
+def to_json(node: Node) -> str:
+    """The exact JSON text of any typed value: an event, an item, or a nested value such as :class:`Usage`."""
+    if type(node) is not WebSearchItem or node.provider_id is UNSET:
         try:
-            return _encode(item).decode("utf-8")
+            return _encode(node).decode("utf-8")
         except (TypeError, ValueError):
             pass
-    return _write_exact(item)
+    return _write_exact(node)
+
+
+def to_builtins(node: Node | None) -> Any:
+    """A typed value as plain JSON data (dicts, lists, str, int, ...), as ``json.loads`` of its JSON text gives it
+    (so a duplicate key, e.g. web_search's provider ``id``, keeps its last value). ``None`` stays ``None``."""
+    return None if node is None else json.loads(to_json(node))
 
 
 # --------------------------------------------------------------------------------------------------- reading

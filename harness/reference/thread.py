@@ -160,7 +160,8 @@ class Thread:
 
     @property
     def usage(self) -> UsageLedger:
-        """Usage of this thread: per turn and cumulative (never double counted across turns or attempts)."""
+        """The usage ledger this thread records into (its client's, shared by the client's threads and keyed by
+        thread id): per turn and cumulative, never double counted across turns, attempts or resumes."""
         return self._ledger
 
     @property

@@ -113,33 +113,11 @@ def _event_line(event: Any) -> str:
     return serialize(event)
 
 
-#: Hidden bookkeeping fields of the reference SDK's typed nodes (``harness.reference._node``): the source key
-#: layout of a parsed line. Not data: never part of an observation.
-_HIDDEN_FIELDS = frozenset({"__layout__"})
-
-
-def _drop_hidden(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_hidden(v) for k, v in value.items() if k not in _HIDDEN_FIELDS}
-    if isinstance(value, list):
-        return [_drop_hidden(item) for item in value]
-    return value
-
-
-def _hidden_hook(obj: Any) -> Any:
-    """``msgspec`` ``enc_hook``: a hidden layout encodes as ``None`` (and is dropped); anything else is an error."""
-    if type(obj).__name__ == "Layout":
-        return None
-    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
-
-
 def _jsonable(value: Any) -> Any:
-    """A typed value (e.g. ``Usage``) as plain data: its fields, without the hidden layout of a parsed line."""
-    if value is None:
-        return None
-    import msgspec
+    """A typed value (e.g. ``Usage``) as plain data, as the CLI printed it."""
+    from harness.reference.events import to_builtins
 
-    return _drop_hidden(msgspec.to_builtins(value, enc_hook=_hidden_hook))
+    return to_builtins(value)
 
 
 def _item_line(item: Any) -> str:
