@@ -149,7 +149,7 @@ class _TurnOutcome:
 async def _run_one(thread: Thread, input: Input, options: TurnOptions) -> tuple[_TurnOutcome, TokenCounts | None]:
     outcome = _TurnOutcome()
     before = len(thread.usage.turns)
-    stream = thread.run_streamed(input, options)
+    stream = thread.stream_turn(input, options, mode="auto")
     try:
         async for event in stream:
             _fold(outcome, event)

@@ -189,7 +189,13 @@ class Thread:
         self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None
     ) -> StreamedTurn:
         """The turn's events as they arrive; lazy (nothing runs until iterated). See the module docstring."""
-        return StreamedTurn(self._stream(input, turn_options, mode="streamed"))
+        return self.stream_turn(input, turn_options, mode="streamed")
+
+    def stream_turn(
+        self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None, *, mode: str
+    ) -> StreamedTurn:
+        """:meth:`run_streamed` for drivers built on it (``run_auto``): ``mode`` names the driver in telemetry."""
+        return StreamedTurn(self._stream(input, turn_options, mode=mode))
 
     async def run(self, input: Input, turn_options: TurnOptions | Mapping[str, Any] | None = None) -> Turn:
         """Run a turn to completion: its items, final response and usage (a fold over the events)."""
