@@ -113,6 +113,36 @@ class Driver(Protocol):
         """The canonical kind of an exception the SDK raised in ``mode`` (``run`` or ``streamed``)."""
 
 
+class TsShapedDriver:
+    """The turn calls of an SDK shaped like the TypeScript one (``await thread.run(input, options)`` returning
+    ``final_response``/``items``/``usage``; ``await thread.run_streamed(...)`` whose ``.events`` iterate): shared by
+    the Python peers, which differ only in how they spell turn options (:meth:`turn_options`)."""
+
+    def turn_options(self, turn_options: Mapping[str, Any], signal: Any) -> Any:
+        """The SDK's turn options for the case's ``turn_options`` and cancellation signal."""
+        raise NotImplementedError
+
+    async def run(self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any) -> dict[str, Any]:
+        turn = await thread.run(input, self.turn_options(turn_options, signal))
+        return {
+            "thread_id": thread.id,
+            "final_response": turn.final_response,
+            "items": [to_jsonable(item) for item in turn.items],
+            "usage": to_jsonable(turn.usage),
+        }
+
+    async def stream(
+        self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any, sink: list[Any]
+    ) -> None:
+        streamed = await thread.run_streamed(input, self.turn_options(turn_options, signal))
+        async for event in streamed.events:
+            sink.append(to_jsonable(event))
+
+    def thread_id(self, thread: Any) -> str | None:
+        value: str | None = thread.id
+        return value
+
+
 # --------------------------------------------------------------------------------------------------------------
 # JSON conversion
 

@@ -48,7 +48,7 @@ SDK_MODULE = "codex_sdk"
 DISTRIBUTION = "codex-sdk-python"
 
 
-class CodexSdkPythonDriver:
+class CodexSdkPythonDriver(_common.TsShapedDriver):
     name = "codex-sdk-python"
     sdk = SDK_MODULE
     distribution = DISTRIBUTION
@@ -91,28 +91,8 @@ class CodexSdkPythonDriver:
         controller = self._sdk.AbortController()
         return controller.signal, controller.abort
 
-    def _turn_options(self, turn_options: Mapping[str, Any], signal: Any) -> Any:
+    def turn_options(self, turn_options: Mapping[str, Any], signal: Any) -> Any:
         return self._sdk.TurnOptions(output_schema=turn_options.get("output_schema"), signal=signal)
-
-    async def run(self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any) -> dict[str, Any]:
-        turn = await thread.run(input, self._turn_options(turn_options, signal))
-        return {
-            "thread_id": thread.id,
-            "final_response": turn.final_response,
-            "items": [_common.to_jsonable(item) for item in turn.items],
-            "usage": _common.to_jsonable(turn.usage),
-        }
-
-    async def stream(
-        self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any, sink: list[Any]
-    ) -> None:
-        streamed = await thread.run_streamed(input, self._turn_options(turn_options, signal))
-        async for event in streamed.events:
-            sink.append(_common.to_jsonable(event))
-
-    def thread_id(self, thread: Any) -> str | None:
-        value: str | None = thread.id
-        return value
 
     def classify(self, exc: BaseException, mode: str) -> str:
         common = _common.common_kind(exc)

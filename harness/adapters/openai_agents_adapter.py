@@ -57,7 +57,7 @@ _UNSUPPORTED_CODEX_OPTIONS = {
 }
 
 
-class AgentsDriver:
+class AgentsDriver(_common.TsShapedDriver):
     name = "openai-agents"
     sdk = SDK_MODULE
     distribution = DISTRIBUTION
@@ -106,7 +106,7 @@ class AgentsDriver:
         event = asyncio.Event()
         return event, event.set
 
-    def _turn_options(self, turn_options: Mapping[str, Any], signal: Any) -> Any:
+    def turn_options(self, turn_options: Mapping[str, Any], signal: Any) -> Any:
         options: dict[str, Any] = {}
         if turn_options.get("output_schema") is not None:
             options["output_schema"] = turn_options["output_schema"]
@@ -115,26 +115,6 @@ class AgentsDriver:
         if signal is not None:
             options["signal"] = signal
         return self._sdk.TurnOptions(**options)
-
-    async def run(self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any) -> dict[str, Any]:
-        turn = await thread.run(input, self._turn_options(turn_options, signal))
-        return {
-            "thread_id": thread.id,
-            "final_response": turn.final_response,
-            "items": [_common.to_jsonable(item) for item in turn.items],
-            "usage": _common.to_jsonable(turn.usage),
-        }
-
-    async def stream(
-        self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any, sink: list[Any]
-    ) -> None:
-        streamed = await thread.run_streamed(input, self._turn_options(turn_options, signal))
-        async for event in streamed.events:
-            sink.append(_common.to_jsonable(event))
-
-    def thread_id(self, thread: Any) -> str | None:
-        value: str | None = thread.id
-        return value
 
     def classify(self, exc: BaseException, mode: str) -> str:
         common = _common.common_kind(exc)

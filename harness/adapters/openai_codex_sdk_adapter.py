@@ -58,7 +58,7 @@ _UNSUPPORTED = {
 }
 
 
-class OpenaiCodexSdkDriver:
+class OpenaiCodexSdkDriver(_common.TsShapedDriver):
     name = "openai-codex-sdk"
     sdk = SDK_MODULE
     distribution = DISTRIBUTION
@@ -100,34 +100,13 @@ class OpenaiCodexSdkDriver:
         controller = self._sdk.AbortController()
         return controller.signal, controller.abort
 
-    @staticmethod
-    def _turn_options(turn_options: Mapping[str, Any], signal: Any) -> dict[str, Any]:
+    def turn_options(self, turn_options: Mapping[str, Any], signal: Any) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if turn_options.get("output_schema") is not None:
             options["output_schema"] = turn_options["output_schema"]
         if signal is not None:
             options["signal"] = signal
         return options
-
-    async def run(self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any) -> dict[str, Any]:
-        turn = await thread.run(input, self._turn_options(turn_options, signal))
-        return {
-            "thread_id": thread.id,
-            "final_response": turn.final_response,
-            "items": [_common.to_jsonable(item) for item in turn.items],
-            "usage": _common.to_jsonable(turn.usage),
-        }
-
-    async def stream(
-        self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any, sink: list[Any]
-    ) -> None:
-        streamed = await thread.run_streamed(input, self._turn_options(turn_options, signal))
-        async for event in streamed.events:
-            sink.append(_common.to_jsonable(event))
-
-    def thread_id(self, thread: Any) -> str | None:
-        value: str | None = thread.id
-        return value
 
     def classify(self, exc: BaseException, mode: str) -> str:
         common = _common.common_kind(exc)
