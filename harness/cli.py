@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,18 +26,19 @@ from typer.core import TyperGroup
 
 from harness import __version__
 from harness.errors import HarnessError
+from harness.parity.baseline import TODO_REASON, Baseline, load_baselines, update_baseline, write_baseline
+from harness.parity.matrix import MatrixRun, driver_for, run_matrix
 from harness.report.diff import diff_reports, diff_table
-from harness.report.model import Selection
+from harness.report.model import PARTS, PORTABLE_PARTS, REFERENCE, Selection
 from harness.report.parity import (
     Backend,
     GoldenChange,
     default_backend,
     make_header,
     plan_refresh,
-    run_parity,
 )
 from harness.report.reader import read_report
-from harness.report.render import results_table, summary_table
+from harness.report.render import matrix_table, results_table, summary_table
 from harness.report.writer import write_reports
 
 __all__ = ["app", "main"]
@@ -166,6 +167,31 @@ def _progress(description: str, total: int) -> Iterator[Callable[[Any], None]]:
 # --- parity ----------------------------------------------------------------------------------------
 
 
+def _implementations(raw: Sequence[str] | None) -> list[str]:
+    """``--impl a,b --impl c`` -> ``[a, b, c]`` (order kept, duplicates dropped); ``all`` = every known adapter."""
+    from harness.adapters.registry import ADAPTERS
+
+    ids: list[str] = []
+    for value in raw or [REFERENCE]:
+        for name in (part.strip() for part in value.split(",")):
+            if not name:
+                continue
+            for each in [spec.id for spec in ADAPTERS] if name == "all" else [name]:
+                if each not in ids:
+                    ids.append(each)
+    known = {spec.id for spec in ADAPTERS}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise HarnessError(f"unknown implementation {unknown[0]!r} (known: {', '.join(sorted(known))}, all)")
+    if not ids:
+        raise HarnessError("--impl names no implementation")
+    return ids
+
+
+#: The seam to the matrix drivers (one per implementation); tests replace it.
+driver_factory: Callable[..., Any] = driver_for
+
+
 @app.command()
 def parity(
     keyword: KeywordOpt = None,
@@ -176,15 +202,44 @@ def parity(
     out_dir: Annotated[
         Path, typer.Option("--out", metavar="DIR", help="Where to write parity.{json,md,html} and junit.xml.")
     ] = Path("reports"),
+    impl: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--impl",
+            metavar="IDS",
+            help="Implementations to run, comma-separated or repeated: [i]reference[/] (default), "
+            "[i]openai-agents[/], [i]ts[/], [i]codex-sdk-python[/], [i]openai-codex-sdk[/], or [i]all[/].",
+        ),
+    ] = None,
+    baselines_dir: Annotated[
+        Path,
+        typer.Option("--baselines", metavar="DIR", help="Where the baselines of known divergences live (<impl>.yaml)."),
+    ] = Path("baselines"),
+    update_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--update-baseline",
+            help="Rewrite the baselines of the run implementations to list exactly the divergences observed "
+            "(existing reasons kept, new entries [i]TODO: explain[/]). The run is still judged against the "
+            "baselines as they were.",
+        ),
+    ] = False,
 ) -> None:
-    """Run the selected scenarios against the reference SDK and compare each with its golden.
+    """Run the selected scenarios against each implementation and compare each with its golden.
 
-    Writes [bold]parity.json[/] (the record), [bold]parity.md[/], [bold]parity.html[/] and [bold]junit.xml[/].
-    Exit status: 0 if nothing diverged or errored, 1 otherwise, 2 if the harness failed.
+    The golden is the reference SDK's behaviour; other SDKs run through their adapters, compared on the
+    portable parts. Divergences listed in [bold]baselines/<impl>.yaml[/] are [i]known_divergence[/] (they
+    do not fail the run); unlisted ones and stale entries do. Writes [bold]parity.json[/] (the record),
+    [bold]parity.md[/], [bold]parity.html[/] and [bold]junit.xml[/].
+    Exit status: 0 if nothing diverged, errored or went stale, 1 otherwise, 2 if the harness failed.
     """
     backend = backend_factory()
     tag_list = tags or []
+    implementations = _implementations(impl)
     scenarios = _load(backend, scenarios_dir, keyword, tag_list)
+    all_ids = _all_ids(backend, scenarios_dir, scenarios, keyword, tag_list)
+    drivers_parts = {i: (PARTS if i == REFERENCE else PORTABLE_PARTS) for i in implementations}
+    baselines = load_baselines(baselines_dir, drivers_parts)
     header = make_header(
         scenarios,
         argv=["harness", *sys.argv[1:]],
@@ -192,18 +247,81 @@ def parity(
             keyword=keyword, tags=tuple(tag_list), scenarios=str(scenarios_dir), golden=str(golden_dir)
         ),
     )
-    with _progress("parity", len(scenarios)) as tick:
-        report = run_parity(
-            scenarios, backend, golden_root=golden_dir, header=header, workers=workers, on_result=tick
-        )
+    drivers: list[Any] = []
+    try:
+        for implementation in implementations:
+            drivers.append(driver_factory(implementation, backend, workers=workers))
+        with _progress("parity", len(scenarios) * len(drivers)) as tick:
+            run = run_matrix(
+                scenarios,
+                drivers,
+                backend=backend,
+                golden_root=golden_dir,
+                header=header,
+                workers=workers,
+                baselines=baselines,
+                scenario_ids=all_ids,
+                on_result=tick,
+            )
+    finally:
+        for driver in drivers:
+            driver.close()
+    report = run.report
     paths = write_reports(report, out_dir)
     out = _stdout()
     out.print(summary_table(report))
+    if len(implementations) > 1:
+        out.print(matrix_table(report))
     if not report.ok:
-        out.print(results_table(report, failing_only=True))
+        if report.counts.failing:
+            out.print(results_table(report, failing_only=True))
+        for problem in report.baseline_problems:
+            out.print(f"baseline problem: {problem.location}: {problem.entry}: {problem.message}", style="red")
+    for info in report.header.implementations:
+        if info.problem:
+            out.print(f"warning: {info.id}: {info.problem}", style="yellow")
+    todo = sorted({(r.implementation, n.entry) for r in report.results for n in r.baseline if n.reason == TODO_REASON})
+    if todo:
+        out.print(f"warning: {len(todo)} baseline entr{'y has' if len(todo) == 1 else 'ies have'} no reason yet "
+                  f"({TODO_REASON!r}): {', '.join(f'{i}: {e}' for i, e in todo[:5])}"
+                  f"{' ...' if len(todo) > 5 else ''}", style="yellow")
+    if update_baseline:
+        _write_baselines(out, baselines, run, all_ids)
     out.print("reports: " + ", ".join(str(p) for p in paths.all()), soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _all_ids(
+    backend: Backend, scenarios_dir: Path, selected: Sequence[Any], keyword: str | None, tags: Sequence[str]
+) -> set[str]:
+    """Every scenario id of the corpus (baseline entries are checked against all, not the selection)."""
+    if keyword is None and not tags:
+        return {s.id for s in selected}
+    return {s.id for s in backend.load_all(scenarios_dir, keyword=None, tags=())}
+
+
+def _write_baselines(out: Console, baselines: Mapping[str, Baseline], run: MatrixRun, all_ids: set[str]) -> None:
+    for implementation, baseline in baselines.items():
+        mine = [r for r in run.raw_results if r.implementation == implementation]
+        new = update_baseline(baseline, mine, all_ids)
+        before = {e.key for e in baseline.entries}
+        after = {e.key for e in new.entries}
+        if new.entries == baseline.entries:
+            if baseline.path.exists():
+                out.print(f"baseline {baseline.path}: unchanged ({len(after)} entries)")
+            else:
+                out.print(f"baseline {baseline.path}: no divergences, no file written")
+            continue
+        write_baseline(new)
+        out.print(
+            f"baseline {baseline.path}: {len(after)} entries ({len(after - before)} added, "
+            f"{len(before - after)} removed)"
+        )
+        for key in sorted(after - before):
+            out.print(f"  + {key}: {TODO_REASON}", style="yellow")
+        for key in sorted(before - after):
+            out.print(f"  - {key}", style="green")
 
 
 # --- golden refresh / review -----------------------------------------------------------------------
@@ -417,6 +535,102 @@ def list_scenarios(
     for s in scenarios:
         table.add_row(s.id, s.title, ", ".join(sorted(s.tags)))
     _stdout().print(table)
+
+
+# --- adapters --------------------------------------------------------------------------------------
+
+adapters_app = typer.Typer(
+    name="adapters",
+    help="The SDK adapters the matrix can run: list them, install the peer SDKs.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(adapters_app, name="adapters")
+
+
+def _list_adapters() -> list[Any]:
+    from harness.adapters.registry import list_adapters
+
+    return list(list_adapters())
+
+
+def _install_adapter(key: str) -> Any:
+    from harness.adapters.install import install
+
+    return install(key)
+
+
+#: Seams for tests: what ``adapters list`` lists and how ``adapters install`` installs one peer.
+adapters_lister: Callable[[], list[Any]] = _list_adapters
+adapter_installer: Callable[[str], Any] = _install_adapter
+
+_PEER_KEYS = ("ts", "openai-agents", "codex-sdk-python", "openai-codex-sdk")
+
+
+@adapters_app.command("list")
+def adapters_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+) -> None:
+    """Every known adapter: id, installed, SDK version, language, and the command that starts it (or the
+    command that installs it)."""
+    statuses = adapters_lister()
+    if as_json:
+        rows = [
+            {
+                "id": s.id,
+                "name": s.name,
+                "installed": s.installed,
+                "version": s.version,
+                "language": s.language,
+                "command": list(s.command),
+                "install_hint": s.install_hint,
+                "problem": s.problem,
+            }
+            for s in statuses
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="adapters", header_style="bold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("installed")
+    table.add_column("version")
+    table.add_column("language")
+    table.add_column("command / install", overflow="fold")
+    for s in statuses:
+        table.add_row(
+            s.id,
+            Text("yes", style="green") if s.installed else Text("no", style="red"),
+            s.version or "-",
+            s.language,
+            " ".join(s.command) if s.installed else f"{s.install_hint}  ({s.problem})",
+        )
+    _stdout().print(table)
+
+
+@adapters_app.command("install")
+def adapters_install(
+    key: Annotated[
+        str,
+        typer.Argument(metavar="PEER", help="ts, openai-agents, codex-sdk-python, openai-codex-sdk, or all."),
+    ],
+) -> None:
+    """Install a peer SDK and its adapter into the adapter cache (a venv per Python SDK, an npm folder for
+    TS). Idempotent. Exit status 2 if any install fails (the others are still attempted)."""
+    if key != "all" and key not in _PEER_KEYS:
+        raise HarnessError(f"unknown peer {key!r} (expected one of: {', '.join(_PEER_KEYS)}, all)")
+    failed = 0
+    for each in _PEER_KEYS if key == "all" else (key,):
+        try:
+            installed = adapter_installer(each)
+        except HarnessError as exc:
+            failed += 1
+            typer.echo(f"error: {each}: {' '.join(str(exc).split())}", err=True)
+            continue
+        typer.echo(
+            f"{each}: {installed.name} {installed.sdk_version} ({installed.seconds:.1f} s) -> {installed.location}"
+        )
+    if failed:
+        raise typer.Exit(2)
 
 
 # --- diff ------------------------------------------------------------------------------------------

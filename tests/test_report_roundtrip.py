@@ -41,7 +41,15 @@ def test_jsonl_layout_header_sorted_results_footer(report: Report) -> None:
     assert records[-1] == {
         "record": "footer",
         "complete": True,
-        "counts": {"passed": 1, "diverged": 1, "errored": 1, "skipped": 1, "total": 4},
+        "counts": {
+            "passed": 1,
+            "diverged": 1,
+            "errored": 1,
+            "skipped": 1,
+            "known_divergence": 0,
+            "stale": 0,
+            "total": 4,
+        },
         "finished_at": "2025-01-01T00:01:00Z",
     }
     ids = [r["scenario"] for r in records[1:-1]]

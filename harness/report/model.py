@@ -18,7 +18,11 @@ from typing import Any, Final
 
 __all__ = [
     "FORMAT_VERSION",
+    "PARTS",
+    "PORTABLE_PARTS",
     "REFERENCE",
+    "BaselineNote",
+    "BaselineProblem",
     "Counts",
     "Footer",
     "HarnessFailure",
@@ -32,10 +36,17 @@ __all__ = [
 
 #: Bumped only on a change an older reader would misread (a removed or retyped field, a new status).
 #: Additive changes (new keys, new record types) keep the number: readers ignore what they do not know.
-FORMAT_VERSION: Final = 1
+#: 2: the statuses ``known_divergence`` and ``stale`` (baselines), ``baseline`` records.
+FORMAT_VERSION: Final = 2
 
-#: The implementation id of the reference SDK (:mod:`harness.reference`), the only one run today.
+#: The implementation id of the reference SDK (:mod:`harness.reference`), whose behaviour the goldens record.
 REFERENCE: Final = "reference"
+
+#: The top-level observation keys: the *parts* a comparison (and a baseline entry ``scenario:part``) names.
+PARTS: Final = ("invocations", "events", "result", "error", "earlier_turns", "telemetry", "logs")
+
+#: The parts every SDK reports through an adapter; ``telemetry`` and ``logs`` are the reference's own.
+PORTABLE_PARTS: Final = ("invocations", "events", "result", "error", "earlier_turns")
 
 
 class Status(StrEnum):
@@ -49,21 +60,38 @@ class Status(StrEnum):
     ERRORED = "errored"
     #: deliberately not run (the scenario or the implementation says so)
     SKIPPED = "skipped"
+    #: observed and differs from the golden, but every differing part is listed in the implementation's
+    #: baseline (a known, explained divergence): reported, does not fail the run
+    KNOWN_DIVERGENCE = "known_divergence"
+    #: the baseline lists a divergence that no longer happens (the part now agrees): remove the entry
+    STALE = "stale"
 
     @property
     def failing(self) -> bool:
-        """Whether this verdict fails a run: skips are declared, so they do not."""
-        return self in (Status.DIVERGED, Status.ERRORED)
+        """Whether this verdict fails a run: skips and known divergences are declared, so they do not."""
+        return self in (Status.DIVERGED, Status.ERRORED, Status.STALE)
 
 
 @dataclass(frozen=True)
 class Implementation:
-    """One implementation under test; the reference SDK today, adapters (other SDKs) later."""
+    """One implementation under test: the reference SDK, or another SDK driven through its adapter.
+
+    ``sdk`` is the package or module driven; ``compared`` the observation parts compared with the golden
+    (all of :data:`PARTS` for the reference, :data:`PORTABLE_PARTS` for the others); ``problem`` says why an
+    implementation that was asked for could not be run (not installed, would not start), else ``None``.
+    """
 
     id: str
     name: str
     version: str
     language: str = "python"
+    sdk: str = ""
+    homepage: str | None = None
+    capabilities: tuple[str, ...] = ()
+    compared: tuple[str, ...] = PARTS
+    problem: str | None = None
+    #: how the cases reached it: ``in-process`` (the reference runner) or ``adapter``
+    driver: str = "in-process"
 
 
 @dataclass(frozen=True)
@@ -101,6 +129,27 @@ class HarnessFailure:
 
 
 @dataclass(frozen=True)
+class BaselineNote:
+    """One baseline entry as it applied to a result: ``entry`` is ``scenario`` or ``scenario:part``;
+    ``stale`` is True when the entry lists a divergence that did not happen."""
+
+    entry: str
+    reason: str
+    issue: str | None = None
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class BaselineProblem:
+    """A baseline entry that fails the run without belonging to a result (it names no known scenario)."""
+
+    implementation: str
+    location: str
+    entry: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Result:
     """One (scenario, implementation) outcome with everything needed to understand it offline."""
 
@@ -120,6 +169,15 @@ class Result:
     harness_error: HarnessFailure | None = None
     skip_reason: str | None = None
     duration_s: float = 0.0
+    #: the observation parts compared with the golden (see :data:`PARTS`), and those that differ
+    compared_parts: tuple[str, ...] = ()
+    diverging_parts: tuple[str, ...] = ()
+    #: baseline entries that concern this result (known divergences, or stale ones)
+    baseline: tuple[BaselineNote, ...] = ()
+    #: what the adapter process wrote to stderr while running the case (captured data, never a verdict)
+    adapter_stderr: str = ""
+    #: a known bug the skip or divergence is tracked by
+    issue_url: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -159,16 +217,18 @@ class Counts:
     diverged: int = 0
     errored: int = 0
     skipped: int = 0
+    known_divergence: int = 0
+    stale: int = 0
 
     @property
     def total(self) -> int:
         """All results, whatever their status."""
-        return self.passed + self.diverged + self.errored + self.skipped
+        return self.passed + self.diverged + self.errored + self.skipped + self.known_divergence + self.stale
 
     @property
     def failing(self) -> int:
         """Results that fail a run."""
-        return self.diverged + self.errored
+        return self.diverged + self.errored + self.stale
 
     @classmethod
     def of(cls, results: Iterable[Result]) -> Counts:
@@ -185,6 +245,8 @@ class Counts:
             "diverged": self.diverged,
             "errored": self.errored,
             "skipped": self.skipped,
+            "known_divergence": self.known_divergence,
+            "stale": self.stale,
             "total": self.total,
         }
 
@@ -205,6 +267,8 @@ class Report:
     header: Header
     results: tuple[Result, ...]
     footer: Footer
+    #: baseline entries that fail the run on their own (an entry naming a scenario that does not exist)
+    baseline_problems: tuple[BaselineProblem, ...] = ()
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, str]] = set()
@@ -214,10 +278,18 @@ class Report:
             seen.add(result.key)
 
     @classmethod
-    def build(cls, header: Header, results: Iterable[Result], *, finished_at: str) -> Report:
+    def build(
+        cls,
+        header: Header,
+        results: Iterable[Result],
+        *,
+        finished_at: str,
+        baseline_problems: Iterable[BaselineProblem] = (),
+    ) -> Report:
         """Sort results by stable key (never by completion order, which varies with ``-n``) and count them."""
         ordered = tuple(sorted(results, key=lambda r: r.key))
-        return cls(header, ordered, Footer(Counts.of(ordered), finished_at))
+        problems = tuple(sorted(baseline_problems, key=lambda p: (p.implementation, p.entry, p.location)))
+        return cls(header, ordered, Footer(Counts.of(ordered), finished_at), problems)
 
     @property
     def counts(self) -> Counts:
@@ -226,8 +298,22 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """True when no result fails the run."""
-        return self.counts.failing == 0
+        """True when no result fails the run and every baseline entry names a scenario."""
+        return self.counts.failing == 0 and not self.baseline_problems
+
+    @property
+    def implementation_ids(self) -> tuple[str, ...]:
+        """The implementations in header order, then any that only appear in results."""
+        ids = [i.id for i in self.header.implementations]
+        for result in self.results:
+            if result.implementation not in ids:
+                ids.append(result.implementation)
+        return tuple(ids)
+
+    @property
+    def scenario_ids(self) -> tuple[str, ...]:
+        """Every scenario with a result, sorted."""
+        return tuple(sorted({r.scenario for r in self.results}))
 
     def by_key(self) -> dict[tuple[str, str], Result]:
         """Results indexed by ``(scenario, implementation)``, for alignment in diffs."""

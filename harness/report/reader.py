@@ -17,6 +17,9 @@ from typing import Any
 from harness.errors import ReportError
 from harness.report.model import (
     FORMAT_VERSION,
+    PARTS,
+    BaselineNote,
+    BaselineProblem,
     Counts,
     Footer,
     HarnessFailure,
@@ -94,6 +97,12 @@ def _header(obj: Mapping[str, Any]) -> Header:
                     name=_get(raw, "name", str),
                     version=_get(raw, "version", str),
                     language=_get(raw, "language", str, optional=True) or "python",
+                    sdk=_get(raw, "sdk", str, optional=True) or "",
+                    homepage=_get(raw, "homepage", str, optional=True),
+                    capabilities=_strings(raw, "capabilities"),
+                    compared=_strings(raw, "compared") if "compared" in raw else PARTS,
+                    problem=_get(raw, "problem", str, optional=True),
+                    driver=_get(raw, "driver", str, optional=True) or "in-process",
                 )
             )
         except _FieldError as exc:
@@ -154,6 +163,39 @@ def _result(obj: Mapping[str, Any]) -> Result:
         harness_error=failure,
         skip_reason=_get(obj, "skip_reason", str, optional=True),
         duration_s=float(_get(obj, "duration_s", (int, float), optional=True) or 0.0),
+        compared_parts=_strings(obj, "compared_parts"),
+        diverging_parts=_strings(obj, "diverging_parts"),
+        baseline=_notes(obj),
+        adapter_stderr=_get(obj, "adapter_stderr", str, optional=True) or "",
+        issue_url=_get(obj, "issue_url", str, optional=True),
+    )
+
+
+def _notes(obj: Mapping[str, Any]) -> tuple[BaselineNote, ...]:
+    notes = []
+    for index, raw in enumerate(_get(obj, "baseline", list, optional=True) or []):
+        if not isinstance(raw, dict):
+            raise _FieldError(f"baseline[{index}]", "expected an object")
+        try:
+            notes.append(
+                BaselineNote(
+                    entry=_get(raw, "entry", str),
+                    reason=_get(raw, "reason", str),
+                    issue=_get(raw, "issue", str, optional=True),
+                    stale=bool(_get(raw, "stale", bool, optional=True)),
+                )
+            )
+        except _FieldError as exc:
+            raise _FieldError(f"baseline[{index}].{exc.field}", exc.message) from None
+    return tuple(notes)
+
+
+def _baseline_problem(obj: Mapping[str, Any]) -> BaselineProblem:
+    return BaselineProblem(
+        implementation=_get(obj, "implementation", str),
+        location=_get(obj, "location", str),
+        entry=_get(obj, "entry", str),
+        message=_get(obj, "message", str),
     )
 
 
@@ -167,6 +209,8 @@ def _footer(obj: Mapping[str, Any]) -> Footer:
             diverged=_get(counts_raw, "diverged", int),
             errored=_get(counts_raw, "errored", int),
             skipped=_get(counts_raw, "skipped", int),
+            known_divergence=_get(counts_raw, "known_divergence", int, optional=True) or 0,
+            stale=_get(counts_raw, "stale", int, optional=True) or 0,
         )
     except _FieldError as exc:
         raise _FieldError(f"counts.{exc.field}", exc.message) from None
@@ -179,6 +223,7 @@ def parse_report(lines: Iterable[str], path: Path | str = "<report>") -> Report:
     footer: Footer | None = None
     footer_line = 0
     results: dict[tuple[str, str], tuple[int, Result]] = {}
+    problems: list[BaselineProblem] = []
     last_line = 0
     for number, text in enumerate(lines, start=1):
         last_line = number
@@ -219,6 +264,8 @@ def parse_report(lines: Iterable[str], path: Path | str = "<report>") -> Report:
                         line=number,
                     )
                 results[result.key] = (number, result)
+            elif record == "baseline_problem":
+                problems.append(_baseline_problem(obj))
             elif record == "footer":
                 footer = _footer(obj)
                 footer_line = number
@@ -240,7 +287,7 @@ def parse_report(lines: Iterable[str], path: Path | str = "<report>") -> Report:
             line=footer_line,
             field="counts",
         )
-    return Report(header=header, results=ordered, footer=footer)
+    return Report(header=header, results=ordered, footer=footer, baseline_problems=tuple(problems))
 
 
 def read_report(path: Path) -> Report:

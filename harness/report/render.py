@@ -13,7 +13,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -37,9 +37,64 @@ STATUS_STYLES: Mapping[Status, str] = {
     Status.DIVERGED: "red",
     Status.ERRORED: "magenta",
     Status.SKIPPED: "yellow",
+    Status.KNOWN_DIVERGENCE: "cyan",
+    Status.STALE: "bold red",
 }
 
-_STATUS_ORDER = (Status.PASSED, Status.DIVERGED, Status.ERRORED, Status.SKIPPED)
+_STATUS_ORDER = (
+    Status.PASSED,
+    Status.DIVERGED,
+    Status.ERRORED,
+    Status.SKIPPED,
+    Status.KNOWN_DIVERGENCE,
+    Status.STALE,
+)
+
+#: The statuses only a run with baselines can produce; views show them when they occur.
+_BASELINE_STATUSES = (Status.KNOWN_DIVERGENCE, Status.STALE)
+
+#: Short cell texts for the matrix (rows scenarios, columns implementations).
+CELL_TEXT: Mapping[Status, str] = {
+    Status.PASSED: "pass",
+    Status.DIVERGED: "DIVERGED",
+    Status.ERRORED: "ERRORED",
+    Status.SKIPPED: "skip",
+    Status.KNOWN_DIVERGENCE: "known",
+    Status.STALE: "STALE",
+}
+
+
+def _statuses(report: Report) -> tuple[Status, ...]:
+    """The statuses a view shows: the four base ones always, the baseline ones when they occur."""
+    counts = report.counts
+    return tuple(s for s in _STATUS_ORDER if s not in _BASELINE_STATUSES or getattr(counts, s.value))
+
+
+def _cells(report: Report) -> dict[str, dict[str, Result]]:
+    """scenario -> implementation -> result."""
+    grid: dict[str, dict[str, Result]] = {}
+    for result in report.results:
+        grid.setdefault(result.scenario, {})[result.implementation] = result
+    return grid
+
+
+def _parts_text(result: Result) -> str:
+    """``compared: a, b; differs: b`` for a compared result, else ``""``."""
+    if not result.compared_parts:
+        return ""
+    text = f"compared: {', '.join(result.compared_parts)}"
+    if result.diverging_parts:
+        text += f"; differs: {', '.join(result.diverging_parts)}"
+    return text
+
+
+def _baseline_text(result: Result) -> str:
+    lines = []
+    for note in result.baseline:
+        state = "STALE (no longer diverges)" if note.stale else "known"
+        issue = f" ({note.issue})" if note.issue else ""
+        lines.append(f"baseline {note.entry}: {state}: {note.reason}{issue}")
+    return "\n".join(lines)
 
 
 def _pretty(value: Mapping[str, Any] | None) -> str:
@@ -55,6 +110,11 @@ def _failure_text(result: Result) -> str:
         parts.append(f"harness error ({result.harness_error.type}): {result.harness_error.message}")
     if result.skip_reason:
         parts.append(f"skipped: {result.skip_reason}")
+    if result.issue_url:
+        parts.append(f"issue: {result.issue_url}")
+    baseline = _baseline_text(result)
+    if baseline:
+        parts.append(baseline)
     if result.summary:
         parts.append(result.summary)
     parts.extend(f"expectation failed: {e}" for e in result.failed_expectations)
@@ -63,7 +123,9 @@ def _failure_text(result: Result) -> str:
 
 def _why(result: Result) -> str:
     """The shortest reason for a table cell: the summary, else the harness error, skip or expectation."""
+    known = [n for n in result.baseline if not n.stale] if result.status is Status.KNOWN_DIVERGENCE else []
     for text in (
+        "; ".join(f"{n.entry}: {n.reason}" for n in known),
         result.summary,
         result.harness_error.message if result.harness_error else "",
         result.skip_reason or "",
@@ -83,7 +145,7 @@ def summary_table(report: Report) -> Table:
     table = Table(title="parity summary", show_header=True, header_style="bold")
     table.add_column("status")
     table.add_column("count", justify="right")
-    for status in _STATUS_ORDER:
+    for status in _statuses(report):
         table.add_row(Text(status.value, style=STATUS_STYLES[status]), str(getattr(counts, status.value)))
     table.add_row(Text("total", style="bold"), str(counts.total))
     return table
@@ -113,11 +175,33 @@ def results_table(report: Report, *, failing_only: bool = False) -> Table:
     return table
 
 
+def matrix_table(report: Report) -> Table:
+    """The matrix: one row per scenario, one column per implementation, the status in each cell."""
+    implementations = report.implementation_ids
+    table = Table(show_header=True, header_style="bold", title="parity matrix")
+    table.add_column("scenario", overflow="fold")
+    for implementation in implementations:
+        table.add_column(implementation, overflow="fold", min_width=8)
+    grid = _cells(report)
+    for scenario in report.scenario_ids:
+        row: list[Text | str] = [scenario]
+        for implementation in implementations:
+            result = grid[scenario].get(implementation)
+            if result is None:
+                row.append("")
+                continue
+            row.append(Text(CELL_TEXT[result.status], style=STATUS_STYLES[result.status]))
+        table.add_row(*row)
+    return table
+
+
 def render_text(report: Report, *, width: int = 120) -> str:
-    """Plain text (no colour) of the summary and results tables, for logs and tests."""
+    """Plain text (no colour) of the summary, matrix and results tables, for logs and tests."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
     console.print(summary_table(report))
+    if len(report.implementation_ids) > 1:
+        console.print(matrix_table(report))
     console.print(results_table(report))
     return buffer.getvalue()
 
@@ -152,8 +236,15 @@ def render_markdown(report: Report) -> str:
         "| status | count |",
         "|---|---:|",
     ]
-    out += [f"| {s.value} | {getattr(counts, s.value)} |" for s in _STATUS_ORDER]
+    out += [f"| {s.value} | {getattr(counts, s.value)} |" for s in _statuses(report)]
     out += [f"| **total** | **{counts.total}** |", ""]
+    out += _md_implementations(report)
+    out += _md_matrix(report)
+    if report.baseline_problems:
+        out += ["## Baseline problems", ""]
+        out += [f"- `{_md_cell(p.location)}` {p.implementation} `{_md_cell(p.entry)}`: {_md_cell(p.message)}"
+                for p in report.baseline_problems]
+        out.append("")
     out += [
         "## Results",
         "",
@@ -173,6 +264,8 @@ def render_markdown(report: Report) -> str:
         out += [f"### `{r.scenario}` ({r.implementation}): {r.status.value}", ""]
         if r.title:
             out += [r.title, ""]
+        if r.compared_parts:
+            out += [_md_cell(_parts_text(r)), ""]
         reason = _failure_text(r)
         if reason:
             out += [_md_code(reason), ""]
@@ -181,6 +274,43 @@ def render_markdown(report: Report) -> str:
         if r.harness_error is not None and r.harness_error.traceback:
             out += ["Traceback:", "", _md_code(r.harness_error.traceback), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _md_implementations(report: Report) -> list[str]:
+    out = [
+        "## Implementations",
+        "",
+        "| id | name | version | language | sdk | compared parts | driver | problem |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i in report.header.implementations:
+        out.append(
+            f"| {_md_cell(i.id)} | {_md_cell(i.name)} | {_md_cell(i.version)} | {_md_cell(i.language)} "
+            f"| {_md_cell(i.sdk)} | {_md_cell(', '.join(i.compared))} | {_md_cell(i.driver)} "
+            f"| {_md_cell(i.problem or '')} |"
+        )
+    return [*out, ""]
+
+
+def _md_matrix(report: Report) -> list[str]:
+    implementations = report.implementation_ids
+    if len(implementations) < 2:
+        return []
+    out = [
+        "## Matrix",
+        "",
+        "| scenario | " + " | ".join(_md_cell(i) for i in implementations) + " |",
+        "|---|" + "---|" * len(implementations),
+    ]
+    grid = _cells(report)
+    for scenario in report.scenario_ids:
+        cells = [grid[scenario].get(i) for i in implementations]
+        out.append(
+            f"| `{_md_cell(scenario)}` | "
+            + " | ".join(CELL_TEXT[c.status] if c is not None else " " for c in cells)
+            + " |"
+        )
+    return [*out, ""]
 
 
 # --- HTML ------------------------------------------------------------------------------------------
@@ -199,7 +329,10 @@ code{font-family:ui-monospace,monospace}
 pre{background:#f6f8fa;padding:.6rem;overflow:auto;max-height:40rem;border-radius:6px}
 details{margin:.5rem 0;border:1px solid #d0d7de;border-radius:6px;padding:.3rem .6rem}
 summary{cursor:pointer}
+.known_divergence{color:#0969da}.stale{color:#cf222e;font-weight:bold}
 .add{color:#1a7f37}.del{color:#cf222e}.hunk{color:#0969da}
+#matrix td.cell{text-align:center;white-space:nowrap}
+.parts{color:#57606a}
 #filter{padding:.3rem;width:20rem}
 """
 
@@ -210,7 +343,7 @@ _JS = """
   var only=document.getElementById('only-failing');
   function apply(){
     var q=box.value.toLowerCase();
-    var rows=document.querySelectorAll('tr.result');
+    var rows=document.querySelectorAll('tr.result, tr.result-row');
     for(var i=0;i<rows.length;i++){
       var r=rows[i];
       var hide=(q&&r.getAttribute('data-id').toLowerCase().indexOf(q)<0)||
@@ -256,22 +389,32 @@ def _diff_html(diff: str) -> str:
     return "\n".join(lines)
 
 
-def _details(result: Result) -> str:
+def _details(result: Result, *, with_golden: bool = True) -> str:
     parts = [
-        f'<details id="{_anchor(result)}" class="drill" data-status="{_e(result.status.value)}">',
+        f'<details id="{_anchor(result)}" class="drill" data-status="{_e(result.status.value)}"'
+        f' data-impl="{_e(result.implementation)}">',
         f"<summary><code>{_e(result.scenario)}</code> ({_e(result.implementation)}): "
-        f'<span class="{_e(result.status.value)}">{_e(result.status.value)}</span></summary>',
+        f'<span class="{_e(result.status.value)}">{_e(result.status.value)}</span>'
+        f' <span class="parts">{_e(result.observed)} · {_e(result.agreement)}</span></summary>',
     ]
     reason = _failure_text(result)
+    if result.compared_parts:
+        parts.append(f'<p class="parts">{_e(_parts_text(result))}</p>')
     if reason:
         parts.append(f'<pre class="reason">{_e(reason)}</pre>')
     if result.diff:
         parts.append(f'<h4>Diff (golden → observed)</h4><pre class="diff">{_diff_html(result.diff)}</pre>')
     if result.harness_error is not None and result.harness_error.traceback:
         parts.append(f"<h4>Traceback</h4><pre>{_e(result.harness_error.traceback)}</pre>")
-    parts.append(
-        f'<details class="golden"><summary>golden</summary><pre>{_e(_pretty(result.golden))}</pre></details>'
-    )
+    if result.adapter_stderr:
+        parts.append(
+            '<details class="stderr"><summary>adapter stderr</summary>'
+            f"<pre>{_e(result.adapter_stderr)}</pre></details>"
+        )
+    if with_golden:
+        parts.append(
+            f'<details class="golden"><summary>golden</summary><pre>{_e(_pretty(result.golden))}</pre></details>'
+        )
     parts.append(
         '<details class="observation"><summary>observation</summary>'
         f"<pre>{_e(_pretty(result.observation))}</pre></details>"
@@ -280,20 +423,87 @@ def _details(result: Result) -> str:
     return "\n".join(parts)
 
 
+def _scenario_anchor(scenario: str) -> str:
+    return "s-" + re.sub(r"[^A-Za-z0-9_-]", "-", scenario)
+
+
+def _scenario_section(scenario: str, results: Sequence[Result]) -> str:
+    """The drill-down of one scenario: the golden once, then each implementation's observation and diff."""
+    golden = next((r.golden for r in results if r.golden is not None), None)
+    parts = [f'<section class="scenario" id="{_scenario_anchor(scenario)}">', f"<h3><code>{_e(scenario)}</code></h3>"]
+    title = next((r.title for r in results if r.title), "")
+    if title:
+        parts.append(f"<p>{_e(title)}</p>")
+    if golden is not None:
+        parts.append(
+            f'<details class="golden"><summary>golden (the reference behaviour)</summary>'
+            f"<pre>{_e(_pretty(golden))}</pre></details>"
+        )
+    parts.extend(_details(r, with_golden=golden is None) for r in results)
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _html_matrix(report: Report) -> str:
+    implementations = report.implementation_ids
+    head = "".join(f'<th class="impl" data-impl="{_e(i)}">{_e(i)}</th>' for i in implementations)
+    rows = []
+    grid = _cells(report)
+    for scenario in report.scenario_ids:
+        cells = []
+        for implementation in implementations:
+            result = grid[scenario].get(implementation)
+            if result is None:
+                cells.append('<td class="cell"></td>')
+                continue
+            tip = _why(result)
+            cells.append(
+                f'<td class="cell {_e(result.status.value)}" title="{_e(tip)}">'
+                f'<a class="{_e(result.status.value)}" href="#{_anchor(result)}">'
+                f"{_e(CELL_TEXT[result.status])}</a></td>"
+            )
+        failing = any(r.status.failing for r in grid[scenario].values())
+        rows.append(
+            f'<tr class="result-row" data-id="{_e(scenario)}" data-failing="{str(failing).lower()}">'
+            f'<td><a href="#{_scenario_anchor(scenario)}"><code>{_e(scenario)}</code></a></td>{"".join(cells)}</tr>'
+        )
+    return "\n".join(
+        [
+            '<h2>Matrix</h2><table id="matrix"><thead><tr><th>scenario</th>' + head + "</tr></thead><tbody>",
+            *rows,
+            "</tbody></table>",
+        ]
+    )
+
+
+def _html_implementations(report: Report) -> str:
+    rows = "".join(
+        f'<tr data-impl="{_e(i.id)}"><td>{_e(i.id)}</td><td>{_e(i.name)}</td><td>{_e(i.version)}</td>'
+        f"<td>{_e(i.language)}</td><td>{_e(i.sdk)}</td><td>{_e(', '.join(i.compared))}</td>"
+        f'<td>{_e(i.driver)}</td><td class="{"errored" if i.problem else ""}">{_e(i.problem or "")}</td></tr>'
+        for i in report.header.implementations
+    )
+    return (
+        '<table id="implementations"><thead><tr><th>id</th><th>name</th><th>version</th><th>language</th>'
+        "<th>sdk</th><th>compared parts</th><th>driver</th><th>problem</th></tr></thead><tbody>"
+        f"{rows}</tbody></table>"
+    )
+
+
 def render_html(report: Report) -> str:
-    """One self-contained page: counts (stable ids ``count-<status>``), a table, a drill-down per result."""
+    """One self-contained page: counts (stable ids ``count-<status>``), the implementations, the matrix
+    (``#matrix``, one column per implementation), a results table, and per scenario a drill-down with the
+    golden and each implementation's observation and diff."""
     header = report.header
     counts = report.counts
     count_boxes = "".join(
         f'<div class="count {s.value}"><b id="count-{s.value}">{getattr(counts, s.value)}</b>{s.value}</div>'
-        for s in _STATUS_ORDER
+        for s in _statuses(report)
     )
     count_boxes += f'<div class="count"><b id="count-total">{counts.total}</b>total</div>'
-    impls = ", ".join(f"{i.id} ({i.name} {i.version})" for i in header.implementations) or "-"
     meta = [
         f"harness {header.harness_version} · report format {header.format_version}",
         f"Python {header.python} · {header.platform}",
-        f"implementations: {impls}",
         f"CLI versions of fixtures: {', '.join(header.cli_versions) or '-'}",
         f"started {header.started_at} · finished {report.footer.finished_at}",
         f"command: {' '.join(header.argv) or '-'}",
@@ -306,9 +516,19 @@ def render_html(report: Report) -> str:
             f"<td>{_e(r.implementation)}</td>"
             f'<td class="{_e(r.status.value)}">{_e(r.status.value)}</td>'
             f"<td>{_e(r.observed)}</td><td>{_e(r.agreement)}</td>"
-            f"<td>{_e(r.title)}</td></tr>"
+            f"<td>{_e(_why(r) if r.status is not Status.PASSED else r.title)}</td></tr>"
         )
-    verdict = "all passed" if report.ok else f"{counts.failing} failing"
+    problems = ""
+    if report.baseline_problems:
+        problems = '<section id="baseline-problems"><h2>Baseline problems</h2><ul>' + "".join(
+            f"<li><code>{_e(p.location)}</code> {_e(p.implementation)} <code>{_e(p.entry)}</code>: {_e(p.message)}</li>"
+            for p in report.baseline_problems
+        ) + "</ul></section>"
+    failing = counts.failing + len(report.baseline_problems)
+    verdict = "all passed" if report.ok else f"{failing} failing"
+    by_scenario: dict[str, list[Result]] = {}
+    for r in report.results:
+        by_scenario.setdefault(r.scenario, []).append(r)
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -321,14 +541,17 @@ def render_html(report: Report) -> str:
             f'<p id="verdict" class="{"passed" if report.ok else "diverged"}">{_e(verdict)}</p>',
             f'<section id="counts" class="counts">{count_boxes}</section>',
             '<ul class="meta">' + "".join(f"<li>{_e(m)}</li>" for m in meta) + "</ul>",
+            _html_implementations(report),
+            problems,
+            _html_matrix(report),
             '<p><input id="filter" type="search" placeholder="filter scenarios by id"> '
             '<label><input id="only-failing" type="checkbox"> only failing</label></p>',
-            '<table id="results"><thead><tr><th>scenario</th><th>implementation</th><th>status</th>'
-            "<th>observed</th><th>golden</th><th>title</th></tr></thead><tbody>",
+            '<h2>Results</h2><table id="results"><thead><tr><th>scenario</th><th>implementation</th><th>status</th>'
+            "<th>observed</th><th>golden</th><th>why / title</th></tr></thead><tbody>",
             *rows,
             "</tbody></table>",
             '<section id="details"><h2>Details</h2>',
-            *(_details(r) for r in report.results),
+            *(_scenario_section(scenario, results) for scenario, results in by_scenario.items()),
             "</section>",
             f"<script>{_JS}</script>",
             "</body></html>",
@@ -361,8 +584,28 @@ def _junit_cases(suite: ET.Element, results: Iterable[Result]) -> None:
             error = ET.SubElement(case, "error", {"message": _clean(first), "type": _clean(kind)})
             trace = r.harness_error.traceback if r.harness_error else None
             error.text = _clean("\n\n".join(p for p in (reason, trace or "") if p))
+        elif r.status is Status.STALE:
+            failure = ET.SubElement(case, "failure", {"message": _clean(first), "type": "stale_baseline"})
+            failure.text = _clean(reason)
         elif r.status is Status.SKIPPED:
             ET.SubElement(case, "skipped", {"message": _clean(r.skip_reason or "skipped")})
+        elif r.status is Status.KNOWN_DIVERGENCE:
+            # JUnit has no "expected failure": a passing case whose output says which divergence is known
+            out = ET.SubElement(case, "system-out")
+            out.text = _clean("\n\n".join(p for p in (f"known divergence ({_parts_text(r)})", reason, r.diff) if p))
+
+
+def _implementation_properties(report: Report, implementation: str) -> list[tuple[str, str]]:
+    for info in report.header.implementations:
+        if info.id == implementation:
+            return [
+                ("implementation.name", info.name),
+                ("implementation.version", info.version),
+                ("implementation.language", info.language),
+                ("implementation.sdk", info.sdk),
+                ("implementation.compared", ",".join(info.compared)),
+            ]
+    return []
 
 
 def render_junit(report: Report) -> str:
@@ -376,7 +619,7 @@ def render_junit(report: Report) -> str:
         {
             "name": "harness parity",
             "tests": str(total.total),
-            "failures": str(total.diverged),
+            "failures": str(total.diverged + total.stale),
             "errors": str(total.errored),
             "skipped": str(total.skipped),
             "time": f"{sum(r.duration_s for r in report.results):.3f}",
@@ -391,7 +634,7 @@ def render_junit(report: Report) -> str:
             {
                 "name": _clean(f"parity.{impl}"),
                 "tests": str(counts.total),
-                "failures": str(counts.diverged),
+                "failures": str(counts.diverged + counts.stale),
                 "errors": str(counts.errored),
                 "skipped": str(counts.skipped),
                 "time": f"{sum(r.duration_s for r in results):.3f}",
@@ -404,6 +647,7 @@ def render_junit(report: Report) -> str:
             ("format_version", str(report.header.format_version)),
             ("python", report.header.python),
             ("cli_versions", ",".join(report.header.cli_versions)),
+            *_implementation_properties(report, impl),
         ):
             ET.SubElement(props, "property", {"name": name, "value": _clean(value)})
         _junit_cases(suite, results)

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from harness._atomic import write_text_atomic
-from harness.report.model import Footer, HarnessFailure, Header, Report, Result
+from harness.report.model import BaselineProblem, Footer, HarnessFailure, Header, Report, Result
 
 __all__ = [
     "ReportPaths",
+    "baseline_problem_record",
     "footer_record",
     "header_record",
     "result_record",
@@ -37,7 +38,18 @@ def header_record(header: Header) -> dict[str, Any]:
         "platform": header.platform,
         "cli_versions": list(header.cli_versions),
         "implementations": [
-            {"id": i.id, "name": i.name, "version": i.version, "language": i.language}
+            {
+                "id": i.id,
+                "name": i.name,
+                "version": i.version,
+                "language": i.language,
+                "sdk": i.sdk,
+                "homepage": i.homepage,
+                "capabilities": list(i.capabilities),
+                "compared": list(i.compared),
+                "driver": i.driver,
+                "problem": i.problem,
+            }
             for i in header.implementations
         ],
         "started_at": header.started_at,
@@ -76,6 +88,24 @@ def result_record(result: Result) -> dict[str, Any]:
         "diff": result.diff,
         "golden": _plain(result.golden),
         "observation": _plain(result.observation),
+        "compared_parts": list(result.compared_parts),
+        "diverging_parts": list(result.diverging_parts),
+        "baseline": [
+            {"entry": n.entry, "reason": n.reason, "issue": n.issue, "stale": n.stale} for n in result.baseline
+        ],
+        "adapter_stderr": result.adapter_stderr,
+        "issue_url": result.issue_url,
+    }
+
+
+def baseline_problem_record(problem: BaselineProblem) -> dict[str, Any]:
+    """The JSON object of a ``baseline_problem`` line: a baseline entry that fails the run by itself."""
+    return {
+        "record": "baseline_problem",
+        "implementation": problem.implementation,
+        "location": problem.location,
+        "entry": problem.entry,
+        "message": problem.message,
     }
 
 
@@ -102,6 +132,7 @@ def to_jsonl(report: Report) -> str:
     """The whole report as JSON lines: header, results in stable-key order, footer, final newline."""
     lines = [_line(header_record(report.header))]
     lines.extend(_line(result_record(r)) for r in sorted(report.results, key=lambda r: r.key))
+    lines.extend(_line(baseline_problem_record(p)) for p in report.baseline_problems)
     lines.append(_line(footer_record(report.footer)))
     return "\n".join(lines) + "\n"
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -56,8 +57,12 @@ if TYPE_CHECKING:
 __all__ = [
     "BASE_PATH",
     "RECORDED_ENV",
+    "PreparedFake",
     "golden_document",
+    "normalization_context",
     "observe",
+    "prepare_fake",
+    "recorded_invocations",
     "run_and_normalize",
     "run_scenario",
 ]
@@ -440,8 +445,25 @@ def run_scenario(scenario: Scenario, *, workdir: Path) -> dict[str, Any]:
     return _execute(scenario, Path(workdir))[0]
 
 
-def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Path, str]:
-    """Run the scenario: the raw observation, the fake's path and the correlation id it ran under."""
+@dataclasses.dataclass(frozen=True)
+class PreparedFake:
+    """The fake codex built for one scenario run: its workdir layout, the executable, and the codex child's
+    environment (``base_env``: the hermetic base; ``passed_env``: with the scenario's ``options.codex.env``)."""
+
+    layout: _Layout
+    fake: Path
+    base_env: dict[str, str]
+    passed_env: dict[str, str]
+
+    @property
+    def log(self) -> Path:
+        """The fake's invocation log."""
+        return self.layout.log
+
+
+def prepare_fake(scenario: Scenario, workdir: Path) -> PreparedFake:
+    """Create the run's directories in ``workdir`` and build the scenario's fake codex there. Shared by the
+    reference runner and the parity matrix (which runs other SDKs through adapters against the same fake)."""
     from harness.fake import Plan, build_fake
 
     layout = _Layout(Path(workdir))
@@ -451,6 +473,25 @@ def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Path, s
     except HarnessError as exc:
         raise ScenarioError(getattr(exc, "message", str(exc)), path=scenario.path, field="plan") from exc
     fake = build_fake(plan, layout.fake_dir, log_path=layout.log)
+    return PreparedFake(layout, fake, layout.env({}), layout.env(scenario.codex_options.get("env", {})))
+
+
+def recorded_invocations(log: Path, passed_env: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The ``invocations`` of an observation, read from the fake's log (the recorded env variables only)."""
+    return _invocations(log, passed_env)
+
+
+def normalization_context(
+    scenario: Scenario, workdir: Path, fake: Path, cid: str | None = None
+) -> NormalizationContext:
+    """Everything a run in ``workdir`` knows for :func:`~harness.scenario.normalize.normalize`."""
+    return _context(scenario, workdir, fake, cid)
+
+
+def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Path, str]:
+    """Run the scenario: the raw observation, the fake's path and the correlation id it ran under."""
+    prepared = prepare_fake(scenario, Path(workdir))
+    layout, fake = prepared.layout, prepared.fake
     capture = _Capture()
 
     async def main() -> list[dict[str, Any]]:
@@ -472,10 +513,9 @@ def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Path, s
                 },
             }
         ]
-    passed_env = layout.env(scenario.codex_options.get("env", {}))
     last = records[-1]
     observation = {
-        "invocations": _invocations(layout.log, passed_env),
+        "invocations": _invocations(layout.log, prepared.passed_env),
         "events": last["events"],
         "result": last["result"],
         "error": last["error"],

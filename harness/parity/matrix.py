@@ -1,0 +1,607 @@
+"""The parity matrix: every selected scenario against every requested implementation.
+
+``reference`` runs in-process through the scenario runner (``Backend.observe``): fast, and it observes
+everything (telemetry, logs, the reference-only result keys), so it is compared on every part. Each other
+implementation is one long-lived adapter process per worker (``harness.adapters.registry.connector_for``,
+:class:`~harness.adapters.client.BlockingAdapterClient`), and per (scenario, implementation):
+
+1. a scenario the adapter protocol cannot express (``mode: auto``, ``validate_output``) is ``skipped``;
+2. the fake codex is built from the scenario's plan into a fresh workdir, exactly as the reference runner
+   builds it, and the portable case gets the runner's hermetic environment;
+3. the adapter runs the case; ``skipped`` / ``errored`` replies (and capability gaps) become results;
+4. an observation gets ``invocations`` from the fake's log, is normalized with the runner's rules, and is
+   compared with the **same golden** as the reference, on the portable parts (:mod:`harness.parity.compare`).
+
+An implementation that is not installed is reported (its results are ``skipped`` with the install command,
+and its header entry carries the problem); one that cannot be started gets ``errored`` results; neither
+stops the run for the others. Baselines are applied last (:func:`apply_baselines`), so the comparison and
+the baseline verdict stay separate steps: what the implementation did, whether it agrees, and whether a
+disagreement is known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from harness.adapters.client import BlockingAdapterClient
+from harness.adapters.connection import Connector
+from harness.adapters.protocol import Errored, Observed, Skipped, non_portable_reason, portable_case
+from harness.errors import AdapterError, HarnessError
+from harness.parity.baseline import Baseline, apply_baseline, problems
+from harness.parity.compare import compare_parts, wire_text
+from harness.report.model import (
+    PARTS,
+    PORTABLE_PARTS,
+    REFERENCE,
+    BaselineProblem,
+    HarnessFailure,
+    Header,
+    Implementation,
+    Report,
+    Result,
+    Status,
+)
+from harness.report.parity import NO_GOLDEN, Backend, _failure, _skip_reason, reference_implementation, utc_now
+
+__all__ = [
+    "AdapterDriver",
+    "Driver",
+    "MatrixRun",
+    "ReferenceDriver",
+    "apply_baselines",
+    "driver_for",
+    "judge",
+    "matrix_non_portable_reason",
+    "normalize_adapter_observation",
+    "run_matrix",
+]
+
+#: Added to a scenario's own ``timeout`` for the adapter read timeout: an SDK that hangs past the scenario's
+#: safety net is then reported by the client (``errored``, cause ``timeout``), not waited on forever.
+ADAPTER_TIMEOUT_MARGIN = 30.0
+
+
+def matrix_non_portable_reason(scenario: Any) -> str | None:
+    """Why a scenario cannot run through an adapter: :func:`non_portable_reason`, plus turn options only the
+    reference SDK has (``validate_output``: structured-output validation is a reference feature)."""
+    reason = non_portable_reason(scenario)
+    if reason is not None:
+        return reason
+    options = dict(getattr(scenario, "turn_options", {}) or {})
+    for index, turn in enumerate(getattr(scenario, "turns", ())):
+        merged = {**options, **dict(getattr(turn, "turn_options", {}) or {})}
+        if merged.get("validate_output"):
+            return f"turn {index + 1} uses validate_output, which only the reference SDK has"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ judging
+
+
+@dataclasses.dataclass(frozen=True)
+class Observation:
+    """What a driver got for one scenario: the normalized observation, or why there is none."""
+
+    observation: dict[str, Any] | None = None
+    skip_reason: str | None = None
+    issue_url: str | None = None
+    failure: HarnessFailure | None = None
+    adapter_stderr: str = ""
+
+
+def _unwrap(golden: Mapping[str, Any]) -> dict[str, Any]:
+    inner = golden.get("observation") if set(golden) == {"meta", "observation"} else None
+    return dict(inner) if isinstance(inner, Mapping) else dict(golden)
+
+
+def judge(
+    scenario: Any,
+    implementation: str,
+    got: Observation,
+    *,
+    backend: Backend,
+    golden_root: Path,
+    parts: Sequence[str],
+    portable: bool,
+    check_expectations: bool,
+    duration_s: float,
+) -> Result:
+    """One Result from an observation: compare the ``parts`` with the golden (no baseline yet)."""
+    base: dict[str, Any] = {
+        "scenario": scenario.id,
+        "implementation": implementation,
+        "title": scenario.title,
+        "tags": tuple(sorted(scenario.tags)),
+        "duration_s": duration_s,
+        "adapter_stderr": got.adapter_stderr,
+        "issue_url": got.issue_url,
+    }
+    if got.skip_reason is not None:
+        return Result(**base, status=Status.SKIPPED, skip_reason=got.skip_reason)
+    if got.observation is None:
+        failure = got.failure or HarnessFailure("NoObservation", "the implementation returned nothing")
+        return Result(**base, status=Status.ERRORED, harness_error=failure, summary=failure.message)
+    observation = got.observation
+    try:
+        golden_doc = backend.read_golden(scenario.id, golden_root)
+        failed = tuple(backend.check_expectations(scenario, observation)) if check_expectations else ()
+    except Exception as exc:
+        return Result(
+            **base, status=Status.ERRORED, observation=observation, harness_error=_failure(exc), summary=str(exc)
+        )
+    if golden_doc is None:
+        return Result(
+            **base,
+            status=Status.ERRORED,
+            observation=observation,
+            failed_expectations=failed,
+            harness_error=HarnessFailure(type="MissingGolden", message=NO_GOLDEN),
+            summary=NO_GOLDEN,
+        )
+    golden = dict(golden_doc)
+    expected = _unwrap(golden)
+    compared = tuple(parts)
+    if not portable:  # the reference is compared on its whole observation, whatever keys it has
+        compared += tuple(sorted((set(expected) | set(observation)) - set(parts)))
+    try:
+        comparison = compare_parts(expected, observation, compared, portable=portable)
+    except Exception as exc:
+        return Result(
+            **base,
+            status=Status.ERRORED,
+            observation=observation,
+            golden=golden,
+            harness_error=_failure(exc),
+            summary=f"compare failed: {exc}",
+        )
+    passed = comparison.agrees and not failed
+    summary = comparison.summary
+    if comparison.agrees and failed:
+        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
+        summary = f"expectation failed: {failed[0]}{more}"
+    return Result(
+        **base,
+        status=Status.PASSED if passed else Status.DIVERGED,
+        agrees=comparison.agrees,
+        observation=observation,
+        golden=golden,
+        summary="" if passed else summary,
+        diff=comparison.unified_diff,
+        failed_expectations=failed,
+        compared_parts=comparison.compared,
+        diverging_parts=comparison.diverging,
+    )
+
+
+def apply_baselines(
+    results: Sequence[Result], baselines: Mapping[str, Baseline], scenario_ids: Sequence[str] | set[str]
+) -> tuple[list[Result], list[BaselineProblem]]:
+    """Apply each implementation's baseline to its compared results; list the entries that name no scenario.
+
+    A result that was not compared (skipped, errored) keeps its status; the entries that concern it are
+    attached as notes, never judged stale.
+    """
+    out: list[Result] = []
+    for result in results:
+        baseline = baselines.get(result.implementation)
+        entries = baseline.for_scenario(result.scenario) if baseline is not None else []
+        if not entries:
+            out.append(result)
+            continue
+        if result.agrees is None:
+            out.append(dataclasses.replace(result, baseline=tuple(e.note() for e in entries)))
+            continue
+        verdict = apply_baseline(entries, result.diverging_parts, expectations_failed=bool(result.failed_expectations))
+        summary = result.summary
+        if verdict.summary:
+            summary = verdict.summary if not summary else f"{verdict.summary}\n{summary}"
+        out.append(dataclasses.replace(result, status=verdict.status, baseline=verdict.notes, summary=summary))
+    found: list[BaselineProblem] = []
+    known = set(scenario_ids)
+    for baseline in baselines.values():
+        found.extend(problems(baseline, known))
+    return out, found
+
+
+# ------------------------------------------------------------------------------------------ drivers
+
+
+class Driver:
+    """One implementation in the matrix: how its header entry reads and how one scenario is observed."""
+
+    id: str
+    parts: tuple[str, ...] = PORTABLE_PARTS
+    portable: bool = True
+    check_expectations: bool = False
+
+    def implementation(self) -> Implementation:
+        raise NotImplementedError
+
+    def observe(self, scenario: Any) -> Observation:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release processes (idempotent)."""
+
+
+class ReferenceDriver(Driver):
+    """The reference SDK through the in-process scenario runner (``Backend.observe``): no adapter, no
+    protocol, every part of the observation; the scenario's ``expect`` entries are checked too."""
+
+    id = REFERENCE
+    parts = PARTS
+    portable = False
+    check_expectations = True
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def implementation(self) -> Implementation:
+        base = reference_implementation()
+        from harness.adapters.protocol import CAPABILITIES
+
+        return dataclasses.replace(
+            base, sdk="harness.reference", capabilities=(*CAPABILITIES, "auto"), compared=PARTS, driver="in-process"
+        )
+
+    def observe(self, scenario: Any) -> Observation:
+        reason = _skip_reason(scenario)
+        if reason is not None:
+            return Observation(skip_reason=reason)
+        try:
+            return Observation(observation=dict(self.backend.observe(scenario)))
+        except Exception as exc:
+            return Observation(failure=_failure(exc))
+
+
+class _Pool:
+    """Adapter clients of one implementation, at most ``size``; each worker thread borrows one per case."""
+
+    def __init__(self, connect: Connector, name: str, size: int, read_timeout: float) -> None:
+        self.connect = connect
+        self.name = name
+        self.size = max(1, size)
+        self.read_timeout = read_timeout
+        self._free: queue.LifoQueue[BlockingAdapterClient] = queue.LifoQueue()
+        self._all: list[BlockingAdapterClient] = []
+        self._reserved = 0
+        self._lock = threading.Lock()
+
+    def _new(self) -> BlockingAdapterClient:
+        client = BlockingAdapterClient(self.connect, name=self.name, read_timeout=self.read_timeout)
+        try:
+            client.start()
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _grow(self) -> BlockingAdapterClient | None:
+        """A new started client if the pool may grow, else None (the caller waits for a free one)."""
+        with self._lock:
+            if self._reserved >= self.size:
+                return None
+            self._reserved += 1
+        try:
+            client = self._new()
+        except BaseException:
+            with self._lock:
+                self._reserved -= 1
+            raise
+        with self._lock:
+            self._all.append(client)
+        return client
+
+    def first(self) -> BlockingAdapterClient:
+        """Start the first client (AdapterError if the adapter cannot start) and make it available."""
+        client = self._grow()
+        assert client is not None
+        self._free.put(client)
+        return client
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[BlockingAdapterClient]:
+        try:
+            client = self._free.get_nowait()
+        except queue.Empty:
+            client = self._grow() or self._free.get()
+        try:
+            yield client
+        finally:
+            self._free.put(client)
+
+    @property
+    def started(self) -> int:
+        return len(self._all)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._all = self._all, []
+        for client in clients:
+            client.close()
+
+
+class AdapterDriver(Driver):
+    """Another SDK through its adapter: one process per worker (a pool of up to ``workers`` clients, started
+    on demand), the fake and the normalization of the reference runner, the portable parts compared."""
+
+    def __init__(
+        self,
+        implementation_id: str,
+        connect: Connector | None,
+        *,
+        workers: int = 1,
+        problem: str | None = None,
+        install_hint: str | None = None,
+        read_timeout: float = 60.0,
+    ) -> None:
+        from harness.adapters.registry import get_adapter
+
+        self.id = implementation_id
+        self.problem = problem
+        self.install_hint = install_hint
+        self._spec = get_adapter(implementation_id) if _known(implementation_id) else None
+        self._pool = _Pool(connect, implementation_id, workers, read_timeout) if connect is not None else None
+        self._info: Implementation | None = None
+        self._start_failure: HarnessFailure | None = None
+        if self._pool is not None and problem is None:
+            try:
+                client = self._pool.first()
+            except AdapterError as exc:
+                self._start_failure = HarnessFailure("AdapterError", str(exc))
+                self.problem = f"cannot be started: {exc}"
+            else:
+                found = client.client.implementation
+                self._info = Implementation(
+                    id=implementation_id,
+                    name=found.name,
+                    version=found.version,
+                    language=found.language,
+                    sdk=found.sdk,
+                    homepage=found.homepage,
+                    capabilities=found.capabilities,
+                    compared=PORTABLE_PARTS,
+                    driver="adapter",
+                )
+
+    def implementation(self) -> Implementation:
+        if self._info is not None:
+            return self._info
+        spec = self._spec
+        return Implementation(
+            id=self.id,
+            name=spec.name if spec is not None else self.id,
+            version=(spec.pinned or "") if spec is not None else "",
+            language=spec.language if spec is not None else "",
+            sdk=(spec.package or "") if spec is not None else "",
+            homepage=spec.homepage if spec is not None else None,
+            compared=PORTABLE_PARTS,
+            driver="adapter",
+            problem=self.problem,
+        )
+
+    @property
+    def processes(self) -> int:
+        """How many adapter processes were started (one per worker that needed one)."""
+        return self._pool.started if self._pool is not None else 0
+
+    def observe(self, scenario: Any) -> Observation:
+        reason = _skip_reason(scenario) or matrix_non_portable_reason(scenario)
+        if reason is not None:
+            return Observation(skip_reason=f"not portable: {reason}")
+        if self._start_failure is not None:
+            return Observation(failure=self._start_failure)
+        if self._pool is None or self.problem is not None:
+            hint = f"; run: {self.install_hint}" if self.install_hint else ""
+            return Observation(skip_reason=f"{self.id} is not available: {self.problem}{hint}")
+        for attempt in range(_ETXTBSY_RETRIES + 1):
+            got = self._observe_once(scenario)
+            if not _text_file_busy(got) or attempt == _ETXTBSY_RETRIES:
+                return got
+            time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _observe_once(self, scenario: Any) -> Observation:
+        from harness.scenario.runner import prepare_fake
+
+        assert self._pool is not None
+        with tempfile.TemporaryDirectory(prefix="codex-parity-") as tmp:
+            workdir = Path(tmp)
+            prepared = prepare_fake(scenario, workdir)
+            case = portable_case(scenario, env=prepared.base_env)
+            try:
+                with self._pool.borrow() as client:
+                    got = client.run(
+                        case,
+                        codex_path=prepared.fake,
+                        workdir=workdir,
+                        timeout=float(scenario.timeout) + ADAPTER_TIMEOUT_MARGIN,
+                    )
+            except AdapterError as exc:
+                return Observation(failure=HarnessFailure("AdapterError", str(exc)))
+            if isinstance(got, Skipped):
+                by = "harness" if got.by == "harness" else "adapter"
+                return Observation(
+                    skip_reason=f"{got.reason} (skipped by the {by})",
+                    issue_url=got.issue_url,
+                    adapter_stderr=got.adapter_stderr,
+                )
+            if isinstance(got, Errored):
+                detail = "\n".join(p for p in (got.message, got.traceback or "", got.stderr or "") if p)
+                return Observation(
+                    failure=HarnessFailure(f"AdapterErrored:{got.cause}", detail), adapter_stderr=got.adapter_stderr
+                )
+            assert isinstance(got, Observed)
+            observation = normalize_adapter_observation(scenario, prepared, workdir, got.observation)
+            return Observation(observation=observation, adapter_stderr=got.adapter_stderr)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
+
+#: How often a case is re-run when the SDK could not execute the fake because it was "busy" (see below).
+_ETXTBSY_RETRIES = 2
+
+
+def _text_file_busy(got: Observation) -> bool:
+    """Whether the SDK failed to start the fake with ETXTBSY before codex ran at all.
+
+    A harness race, not SDK behaviour: the fake is written by one worker thread while another forks (an adapter
+    or a codex child); until that child execs it holds the fake's write descriptor, and exec of the fake fails
+    with ``Text file busy``. Such a case is run again in a fresh workdir."""
+    observation = got.observation
+    if observation is None or observation.get("invocations"):
+        return False
+    error = observation.get("error")
+    return isinstance(error, Mapping) and "Text file busy" in str(error.get("message", ""))
+
+
+def _known(implementation_id: str) -> bool:
+    from harness.adapters.registry import ADAPTERS
+
+    return any(spec.id == implementation_id for spec in ADAPTERS)
+
+
+# ------------------------------------------------------------------------------- fake + normalization
+
+
+def normalize_adapter_observation(
+    scenario: Any, prepared: Any, workdir: Path, wire: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An adapter's observation as the reference runner would record it: ``invocations`` from the fake's log,
+    events and items as compact JSON text (:func:`~harness.parity.compare.wire_text`), then the runner's
+    normalization with the same context."""
+    from harness.scenario.normalize import normalize
+    from harness.scenario.runner import normalization_context, recorded_invocations
+
+    def turn(record: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(record)
+        out["events"] = [wire_text(event) for event in record.get("events") or []]
+        result = record.get("result")
+        if isinstance(result, Mapping) and isinstance(result.get("items"), list):
+            out["result"] = {**result, "items": [wire_text(item) for item in result["items"]]}
+        return out
+
+    raw: dict[str, Any] = {"invocations": recorded_invocations(prepared.log, prepared.passed_env), **turn(wire)}
+    raw["earlier_turns"] = [turn(t) for t in wire.get("earlier_turns") or []]
+    raw.setdefault("telemetry", [])
+    raw.setdefault("logs", [])
+    return normalize(raw, normalization_context(scenario, workdir, prepared.fake))
+
+
+def driver_for(
+    implementation_id: str, backend: Backend, *, workers: int = 1, cache_dir: Path | None = None
+) -> Driver:
+    """The driver of a requested implementation; never raises for one that is missing (it is reported)."""
+    if implementation_id == REFERENCE:
+        return ReferenceDriver(backend)
+    from harness.adapters.registry import connector_for, get_adapter, status_of
+
+    try:
+        spec = get_adapter(implementation_id)
+    except AdapterError as exc:
+        return AdapterDriver(implementation_id, None, problem=str(exc))
+    status = status_of(spec, cache_dir=cache_dir)
+    if not status.installed:
+        return AdapterDriver(implementation_id, None, problem=status.problem, install_hint=spec.install_hint)
+    return AdapterDriver(
+        implementation_id, connector_for(implementation_id, cache_dir=cache_dir), workers=workers
+    )
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+@dataclasses.dataclass(frozen=True)
+class MatrixRun:
+    """A finished matrix: the report (baselines applied), the results before baselines (for
+    ``--update-baseline``), and where the time went."""
+
+    report: Report
+    raw_results: tuple[Result, ...]
+    wall_s: float
+    #: per implementation: the sum of its case durations (busy time), and adapter processes started
+    busy_s: Mapping[str, float]
+    processes: Mapping[str, int]
+
+
+def run_matrix(
+    scenarios: Sequence[Any],
+    drivers: Sequence[Driver],
+    *,
+    backend: Backend,
+    golden_root: Path,
+    header: Header,
+    workers: int = 1,
+    baselines: Mapping[str, Baseline] | None = None,
+    scenario_ids: Sequence[str] | set[str] | None = None,
+    on_result: Callable[[Result], None] | None = None,
+) -> MatrixRun:
+    """Run every (scenario, driver) pair on ``workers`` threads and build the report.
+
+    Pairs are scheduled scenario by scenario, each scenario's implementations next to each other, so every
+    implementation makes progress from the start. ``scenario_ids`` (all the corpus's ids, not only the
+    selected ones) is what baseline entries are checked against.
+    """
+    started = time.perf_counter()
+    tasks = [(scenario, driver) for scenario in scenarios for driver in drivers]
+
+    def one(task: tuple[Any, Driver]) -> Result:
+        scenario, driver = task
+        began = time.perf_counter()
+        try:
+            got = driver.observe(scenario)
+        except HarnessError as exc:
+            got = Observation(failure=_failure(exc))
+        except Exception as exc:
+            got = Observation(failure=_failure(exc))
+        return judge(
+            scenario,
+            driver.id,
+            got,
+            backend=backend,
+            golden_root=golden_root,
+            parts=driver.parts,
+            portable=driver.portable,
+            check_expectations=driver.check_expectations,
+            duration_s=time.perf_counter() - began,
+        )
+
+    results: list[Result] = []
+    if workers <= 1:
+        for task in tasks:
+            results.append(one(task))
+            if on_result is not None:
+                on_result(results[-1])
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parity") as pool:
+            futures = [pool.submit(one, task) for task in tasks]
+            for future in as_completed(futures):
+                results.append(future.result())
+                if on_result is not None:
+                    on_result(results[-1])
+    ids = set(scenario_ids) if scenario_ids is not None else {s.id for s in scenarios}
+    judged, baseline_problems = apply_baselines(results, baselines or {}, ids)
+    header = dataclasses.replace(header, implementations=tuple(d.implementation() for d in drivers))
+    report = Report.build(header, judged, finished_at=utc_now(), baseline_problems=baseline_problems)
+    busy: dict[str, float] = {}
+    for result in results:
+        busy[result.implementation] = busy.get(result.implementation, 0.0) + result.duration_s
+    processes = {d.id: getattr(d, "processes", 0) for d in drivers}
+    return MatrixRun(
+        report=report,
+        raw_results=tuple(sorted(results, key=lambda r: r.key)),
+        wall_s=time.perf_counter() - started,
+        busy_s=busy,
+        processes=processes,
+    )
