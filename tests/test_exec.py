@@ -9,6 +9,7 @@ process must have no zombie children, and the test's private temp dir must hold 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 import sys
@@ -404,3 +405,31 @@ def test_run_coroutine_sync_and_iterate_sync_propagate_errors() -> None:
 def test_constructor_validation() -> None:
     with pytest.raises(ValueError):
         CodexExec(sys.executable, line_limit=0)
+
+
+def test_spawn_retries_a_transient_text_file_busy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    exe = script(tmp_path, 'cat >/dev/null; echo \'{"type":"turn.started"}\'\n')
+    real = asyncio.create_subprocess_exec
+    calls: list[int] = []
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise OSError(errno.ETXTBSY, "Text file busy", str(exe))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", flaky)
+    lines = list(CodexExec(exe).run_sync([], stdin="x"))
+    assert lines == [b'{"type":"turn.started"}'] and len(calls) == 3
+
+
+def test_a_persistent_text_file_busy_is_a_binary_that_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    exe = script(tmp_path, "exit 0\n")
+
+    async def busy(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ETXTBSY, "Text file busy", str(exe))
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", busy)
+    with pytest.raises(BinaryNotFoundError, match="Text file busy") as info:
+        list(CodexExec(exe).run_sync([], stdin="x"))
+    assert info.value.kind == "binary_missing"

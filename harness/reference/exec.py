@@ -146,6 +146,10 @@ class _AbortWatch:
                 await future
 
 
+#: Spawn attempts when exec fails with ETXTBSY ("Text file busy"); delays 5, 10, 20, 40 ms.
+_ETXTBSY_ATTEMPTS = 5
+
+
 class CodexExec:
     """Runs one ``codex exec`` process per call to :meth:`run`.
 
@@ -247,26 +251,33 @@ class CodexExec:
         self, args: Sequence[str], env: Mapping[str, str] | None, cwd: str | os.PathLike[str] | None
     ) -> asyncio.subprocess.Process:
         path = self.executable_path
-        try:
-            return await asyncio.create_subprocess_exec(
-                path,
-                *args,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=dict(env) if env is not None else None,
-                cwd=cwd,
-                start_new_session=True,
-                limit=self.line_limit,
-            )
-        except OSError as exc:
-            if cwd is not None and exc.filename is not None and os.fspath(exc.filename) == os.fspath(cwd):
+        for attempt in range(_ETXTBSY_ATTEMPTS):
+            try:
+                return await asyncio.create_subprocess_exec(
+                    path,
+                    *args,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    env=dict(env) if env is not None else None,
+                    cwd=cwd,
+                    start_new_session=True,
+                    limit=self.line_limit,
+                )
+            except OSError as exc:
+                if exc.errno == errno.ETXTBSY and attempt + 1 < _ETXTBSY_ATTEMPTS:
+                    # The executable was written a moment ago and a process forked in between (by any thread)
+                    # still holds the write descriptor until it execs: a transient condition, gone in ms.
+                    await asyncio.sleep(0.005 * 2**attempt)
+                    continue
+                if cwd is not None and exc.filename is not None and os.fspath(exc.filename) == os.fspath(cwd):
+                    raise
+                if isinstance(
+                    exc, FileNotFoundError | PermissionError | NotADirectoryError | IsADirectoryError
+                ) or (exc.errno in (errno.ENOEXEC, errno.ETXTBSY)):
+                    raise BinaryNotFoundError(path, exc.strerror or str(exc)) from exc
                 raise
-            if isinstance(
-                exc, FileNotFoundError | PermissionError | NotADirectoryError | IsADirectoryError
-            ) or (exc.errno == errno.ENOEXEC):
-                raise BinaryNotFoundError(path, exc.strerror or str(exc)) from exc
-            raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _race(self, awaitable: Coroutine[Any, Any, _T], watch: _AbortWatch, idle: float | None) -> _T:
         """Await ``awaitable`` unless the abort signal fires or ``idle`` seconds pass first."""
