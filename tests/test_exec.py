@@ -423,7 +423,7 @@ def test_spawn_retries_a_transient_text_file_busy(tmp_path: Path, monkeypatch: p
     assert lines == [b'{"type":"turn.started"}'] and len(calls) == 3
 
 
-def test_a_persistent_text_file_busy_is_a_binary_that_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_persistent_text_file_busy_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     exe = script(tmp_path, "exit 0\n")
 
     async def busy(*args: Any, **kwargs: Any) -> Any:
