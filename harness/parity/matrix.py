@@ -50,7 +50,15 @@ from harness.report.model import (
     Result,
     Status,
 )
-from harness.report.parity import NO_GOLDEN, Backend, _failure, _skip_reason, reference_implementation, utc_now
+from harness.report.parity import (
+    NO_GOLDEN,
+    Backend,
+    _failure,
+    _skip_reason,
+    reference_implementation,
+    utc_now,
+    verdict,
+)
 
 __all__ = [
     "AdapterDriver",
@@ -163,18 +171,14 @@ def judge(
             harness_error=_failure(exc),
             summary=f"compare failed: {exc}",
         )
-    passed = comparison.agrees and not failed
-    summary = comparison.summary
-    if comparison.agrees and failed:
-        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-        summary = f"expectation failed: {failed[0]}{more}"
+    status, summary = verdict(comparison.agrees, comparison.summary, failed)
     return Result(
         **base,
-        status=Status.PASSED if passed else Status.DIVERGED,
+        status=status,
         agrees=comparison.agrees,
         observation=observation,
         golden=golden,
-        summary="" if passed else summary,
+        summary=summary,
         diff=comparison.unified_diff,
         failed_expectations=failed,
         compared_parts=comparison.compared,

@@ -150,6 +150,17 @@ def make_header(
     )
 
 
+def verdict(agrees: bool, difference: str, failed_expectations: Sequence[str]) -> tuple[Status, str]:
+    """The status of an observed result and its one-line summary: passed only when it agrees with the golden
+    *and* every expectation holds; the summary names the difference, else the first failed expectation."""
+    if agrees and not failed_expectations:
+        return Status.PASSED, ""
+    if agrees:
+        more = f" (+{len(failed_expectations) - 1} more)" if len(failed_expectations) > 1 else ""
+        return Status.DIVERGED, f"expectation failed: {failed_expectations[0]}{more}"
+    return Status.DIVERGED, difference
+
+
 def _failure(exc: BaseException) -> HarnessFailure:
     # a HarnessError is a diagnosed failure (one line is enough); anything else is a bug: keep the traceback
     trace = None if isinstance(exc, HarnessError) else "".join(traceback.format_exception(exc))
@@ -215,17 +226,13 @@ def evaluate(
             harness_error=_failure(exc),
             summary=f"compare failed: {exc}",
         )
-    passed = comparison.agrees and not failed
-    summary = comparison.summary
-    if comparison.agrees and failed:
-        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-        summary = f"expectation failed: {failed[0]}{more}"
+    status, summary = verdict(comparison.agrees, comparison.summary, failed)
     return done(
-        status=Status.PASSED if passed else Status.DIVERGED,
+        status=status,
         agrees=comparison.agrees,
         observation=observation,
         golden=golden,
-        summary="" if passed else summary,
+        summary=summary,
         diff="" if comparison.agrees else comparison.unified_diff,
         failed_expectations=failed,
     )
