@@ -141,3 +141,12 @@ def test_line_too_long_text() -> None:
     err = E.LineTooLongError(64, line_number=9, prefix="abc")
     assert str(err) == "Failed to parse item: line 9 exceeds the 64-byte limit"
     assert err.raw_line == "abc" and isinstance(err, E.EventParseError)
+
+
+def test_the_public_surface_is_sorted_and_every_name_resolves() -> None:
+    import harness.reference as reference
+
+    assert reference.__all__ == sorted(reference.__all__)
+    for name in reference.__all__:
+        assert getattr(reference, name) is not None, name
+    assert set(reference.__all__) <= set(dir(reference))

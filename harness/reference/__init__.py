@@ -30,16 +30,23 @@ from harness.reference.options import (
     ThreadOptions,
     TurnOptions,
 )
+from harness.reference.telemetry import TelemetryBus, TelemetryEvent, TelemetryLogFormatter, correlation
+from harness.reference.usage import TokenCounts, UsageLedger
 
 if TYPE_CHECKING:
+    from harness.reference.auto import AutoRunPolicy, AutoRunResult, Backoff, UnhandledToolCallError, run_auto
     from harness.reference.codex import Codex
     from harness.reference.exec import CodexExec
+    from harness.reference.structured_output import StructuredOutputError, decode_output, schema_for, validate_output
     from harness.reference.thread import StreamedTurn, Thread, Turn
 
 __all__ = [
     "AbortController",
     "AbortError",
     "AbortSignal",
+    "AutoRunPolicy",
+    "AutoRunResult",
+    "Backoff",
     "BinaryNotFoundError",
     "Codex",
     "CodexError",
@@ -53,14 +60,35 @@ __all__ = [
     "SignalError",
     "StreamError",
     "StreamedTurn",
+    "StructuredOutputError",
+    "TelemetryBus",
+    "TelemetryEvent",
+    "TelemetryLogFormatter",
     "Thread",
     "ThreadOptions",
+    "TokenCounts",
     "Turn",
     "TurnFailedError",
     "TurnOptions",
+    "UnhandledToolCallError",
+    "UsageLedger",
+    "correlation",
+    "decode_output",
+    "run_auto",
+    "schema_for",
+    "validate_output",
 ]
 
 _LAZY = {
+    "AutoRunPolicy": "harness.reference.auto",
+    "AutoRunResult": "harness.reference.auto",
+    "Backoff": "harness.reference.auto",
+    "UnhandledToolCallError": "harness.reference.auto",
+    "run_auto": "harness.reference.auto",
+    "StructuredOutputError": "harness.reference.structured_output",
+    "decode_output": "harness.reference.structured_output",
+    "schema_for": "harness.reference.structured_output",
+    "validate_output": "harness.reference.structured_output",
     "Codex": "harness.reference.codex",
     "CodexExec": "harness.reference.exec",
     "StreamedTurn": "harness.reference.thread",
