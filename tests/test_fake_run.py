@@ -195,6 +195,27 @@ def test_log_records_argv_stdin_env_cwd_and_output_schema(tmp_path: Path) -> Non
     ]
 
 
+def test_log_records_other_codex_and_openai_variables_but_nothing_else(tmp_path: Path) -> None:
+    exe, log = one_step(tmp_path)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "OPENAI_ORG_ID": "org-1",
+        "CODEX_SANDBOX": "seatbelt",
+        "RUST_LOG": "debug",
+        "HOME": "/home/someone",
+        "UNRELATED": "x",
+    }
+    assert run(exe, "exec", env=env).returncode == 0
+    [inv] = read_log(log)
+    assert {k: v for k, v in inv.env.items() if v is not None} == {
+        "PATH": "/usr/bin:/bin",
+        "CODEX_SANDBOX": "seatbelt",
+        "OPENAI_ORG_ID": "org-1",
+        "RUST_LOG": "debug",
+    }
+    assert list(inv.env)[6:] == ["CODEX_SANDBOX", "OPENAI_ORG_ID", "RUST_LOG"]  # after the fixed six, sorted
+
+
 def test_log_output_schema_equals_form_missing_file_and_invalid_utf8(tmp_path: Path) -> None:
     exe, log = build_from_mapping({"steps": [{"lines": ["a"]}, {"lines": ["b"]}]}, tmp_path)
     (tmp_path / "s.json").write_bytes(b"{}\n")

@@ -16,7 +16,8 @@ from harness.errors import HarnessError
 
 __all__ = ["ENV_KEYS", "Invocation", "read_log"]
 
-#: The environment variables every record carries (``None`` when unset): what an SDK sets for codex.
+#: The environment variables every record carries (``None`` when unset): what an SDK sets for codex. A record also
+#: carries every other ``CODEX_*``/``OPENAI_*`` variable and ``RUST_LOG`` that was set (sorted, after these).
 ENV_KEYS = (
     "CODEX_API_KEY",
     "CODEX_INTERNAL_ORIGINATOR_OVERRIDE",

@@ -166,8 +166,14 @@ if ($log ne '') {
     my $cwd = readlink('/proc/self/cwd');
     if (!defined $cwd) { require Cwd; $cwd = Cwd::getcwd() }
     my @env;
-    for my $key (qw(CODEX_API_KEY CODEX_INTERNAL_ORIGINATOR_OVERRIDE OPENAI_BASE_URL CODEX_HOME OPENAI_API_KEY PATH)) {
+    my @fixed = qw(CODEX_API_KEY CODEX_INTERNAL_ORIGINATOR_OVERRIDE OPENAI_BASE_URL CODEX_HOME OPENAI_API_KEY PATH);
+    my %is_fixed = map { $_ => 1 } @fixed;
+    for my $key (@fixed) {
         push @env, '"' . $key . '":' . js($ENV{$key});
+    }
+    # Any other variable an SDK may set or pass through for codex: CODEX_*, OPENAI_*, RUST_LOG (sorted).
+    for my $key (sort grep { !$is_fixed{$_} && (/^(?:CODEX_|OPENAI_)/ || $_ eq 'RUST_LOG') } keys %ENV) {
+        push @env, js($key) . ':' . js($ENV{$key});
     }
     my $record = '{"step":' . (defined $index ? $index : 'null')
         . ',"argv":[' . join(',', map { js($_) } @ARGV) . ']'

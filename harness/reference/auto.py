@@ -1,6 +1,6 @@
 """Auto-run: drive a thread through turns until a terminal outcome, retrying what the taxonomy calls retryable.
 
-The loop's rules (each has a test in ``tests/test_auto_run.py``):
+The loop's rules (each has a test in ``tests/test_turn_pipeline.py``):
 
 1. A turn runs through :meth:`Thread.run_streamed`, so the extension events that ``run()`` ignores are seen.
 2. **Success** (``turn.completed``):
