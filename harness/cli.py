@@ -660,6 +660,41 @@ def diff(
         raise typer.Exit(1)
 
 
+# --- lint ------------------------------------------------------------------------------------------
+
+
+@app.command()
+def lint(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Transcript files or directories (default: [bold]fixtures/real[/] and [bold]fixtures/synthetic[/]).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print findings and transcript summaries as JSON.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Also print what each transcript shows (one info line each).")
+    ] = False,
+) -> None:
+    """Check the fixture transcripts: valid JSONL that round-trips, event order, item lifecycles, terminal
+    event vs. exit code, .meta.json, index.json sha256, synthetic README rows (rules: docs/lint.md).
+
+    Prints one [i]path:line: severity: message \\[code][/] line per finding, then a summary.
+    Exit status 0 if clean or warnings only, 1 if any error, 2 if a path cannot be read or holds no transcript.
+    """
+    from harness.lint import DEFAULT_PATHS, lint_paths
+
+    result = lint_paths(paths or list(DEFAULT_PATHS))
+    if as_json:
+        typer.echo(result.to_json())
+    else:
+        for line in result.render_lines(verbose=verbose):
+            typer.echo(line)
+    if result.exit_status:
+        raise typer.Exit(result.exit_status)
+
+
 # --- fake codex ------------------------------------------------------------------------------------
 
 
