@@ -278,3 +278,20 @@ def test_each_turn_is_an_opentelemetry_span(tmp_path: Path, monkeypatch: pytest.
     assert spans[0].attributes is not None and spans[0].attributes["codex.mode"] == "run"
     assert spans[0].attributes["codex.items"] == 1
     assert spans[0].status.is_ok and not spans[1].status.is_ok
+
+
+def test_breaking_out_of_async_for_stops_the_process_without_aclose(tmp_path: Path) -> None:
+    codex, seen, exe = _client(tmp_path, [{"replay": str(REAL / "shell_ok.jsonl"), "faults": {"hang_after_line": 3}}])
+
+    async def main() -> bool:
+        async for event in codex.start_thread().run_streamed("x"):
+            if event.type == "item.started":
+                break  # no aclose(): the dropped generator is finalized by the event loop
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if not wait_no_leftovers(exe, timeout=0):
+                return True
+        return False
+
+    assert asyncio.run(main()), "the codex process outlived the abandoned stream"
+    assert [e.metadata["outcome"] for e in seen if e.name == "codex.turn.stop"] == ["closed"]
