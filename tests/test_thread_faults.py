@@ -101,6 +101,14 @@ UNKNOWN_ITEM = (
 )
 
 # (id, step, turn options, run() outcome, run_streamed() outcome)
+#: What an idle timeout of 0.3 s reports, in run() and in run_streamed() alike.
+IDLE_0_3: dict[str, Any] = {
+    "kind": "idle_timeout",
+    "class": "IdleTimeoutError",
+    "message": "Codex stream idle for 0.3 seconds.",
+    "details": {"retryable": True, "seconds": 0.3},
+}
+
 MATRIX: list[tuple[str, dict[str, Any], dict[str, Any], Outcome, Outcome]] = [
     (
         "clean",
@@ -231,44 +239,20 @@ MATRIX: list[tuple[str, dict[str, Any], dict[str, Any], Outcome, Outcome]] = [
         "delay_beyond_idle_timeout",
         {"replay": str(AGENT_MESSAGE), "faults": {"delay_between_ms": 800}},
         {"idleTimeout": 0.3},
-        Outcome(
-            error={
-                "kind": "idle_timeout",
-                "class": "IdleTimeoutError",
-                "message": "Codex stream idle for 0.3 seconds.",
-                "details": {"retryable": True, "seconds": 0.3},
-            }
-        ),
+        Outcome(error=IDLE_0_3),
         Outcome(
             events=AM[:1],
-            error={
-                "kind": "idle_timeout",
-                "class": "IdleTimeoutError",
-                "message": "Codex stream idle for 0.3 seconds.",
-                "details": {"retryable": True, "seconds": 0.3},
-            },
+            error=IDLE_0_3,
         ),
     ),
     (
         "hang_after_line+idle_timeout",
         {"replay": str(AGENT_MESSAGE), "faults": {"hang_after_line": 2, "ignore_sigterm": True}},
         {"idleTimeout": 0.3},
-        Outcome(
-            error={
-                "kind": "idle_timeout",
-                "class": "IdleTimeoutError",
-                "message": "Codex stream idle for 0.3 seconds.",
-                "details": {"retryable": True, "seconds": 0.3},
-            }
-        ),
+        Outcome(error=IDLE_0_3),
         Outcome(
             events=AM[:2],
-            error={
-                "kind": "idle_timeout",
-                "class": "IdleTimeoutError",
-                "message": "Codex stream idle for 0.3 seconds.",
-                "details": {"retryable": True, "seconds": 0.3},
-            },
+            error=IDLE_0_3,
         ),
     ),
 ]
