@@ -25,6 +25,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from harness import __version__
+from harness.commands import register_all
 from harness.errors import HarnessError
 from harness.parity.baseline import TODO_REASON, Baseline, load_baselines, update_baseline, write_baseline
 from harness.parity.matrix import MatrixRun, driver_for, run_matrix
@@ -695,24 +696,9 @@ def lint(
         raise typer.Exit(result.exit_status)
 
 
-# --- fake codex ------------------------------------------------------------------------------------
+# --- subsystem commands (harness/commands/) -------------------------------------------------------
 
-
-@app.command(
-    "fake-codex",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
-    add_help_option=False,
-)
-def fake_codex(
-    args: Annotated[
-        list[str] | None, typer.Argument(help="Arguments for the fake codex, passed through.")
-    ] = None,
-) -> None:
-    """Run the fake [bold]codex[/] with ARGS passed through (reads HARNESS_FAKE_PLAN, HARNESS_FAKE_LOG)."""
-    from harness.fake.cli import main as fake_main
-
-    status = fake_main(list(args or []))
-    raise typer.Exit(int(status or 0))
+register_all(app)
 
 
 def main() -> None:
