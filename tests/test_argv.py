@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.reference.argv import (
+from harness.reference.errors import InvalidOptionsError
+from harness.reference.exec.argv import (
     ORIGINATOR_ENV,
     build_argv,
     build_env,
@@ -20,14 +21,13 @@ from harness.reference.argv import (
     normalize_input,
     to_toml_value,
 )
-from harness.reference.errors import InvalidOptionsError
+from harness.reference.exec.schema_file import OutputSchemaFile, render_schema
 from harness.reference.options import (
     AbortController,
     CodexOptions,
     ThreadOptions,
     TurnOptions,
 )
-from harness.reference.schema_file import OutputSchemaFile, render_schema
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "argv"
 TS_CASES: list[dict[str, Any]] = json.loads((FIXTURES / "typescript-codex-sdk.json").read_text("utf-8"))

@@ -27,25 +27,12 @@ import importlib.util
 import re
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
-
-
-def _load_sibling(name: str) -> ModuleType:
-    """Load ``harness/adapters/<name>.py`` by path, so the adapter runs in a venv without ``harness``."""
-    spec = importlib.util.spec_from_file_location(f"_harness_adapter{name}", Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 if TYPE_CHECKING:
     from harness.adapters import _common
-else:
-    _common = _load_sibling("_common")
+else:  # run as a script: its own folder is sys.path[0], so the sibling imports without harness installed
+    import _common
 
 SDK_MODULE = "openai_codex_sdk"
 DISTRIBUTION = "openai-codex-sdk"

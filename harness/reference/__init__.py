@@ -36,7 +36,7 @@ from harness.reference.usage import TokenCounts, UsageLedger
 if TYPE_CHECKING:
     from harness.reference.auto import AutoRunPolicy, AutoRunResult, Backoff, UnhandledToolCallError, run_auto
     from harness.reference.codex import Codex
-    from harness.reference.exec import CodexExec
+    from harness.reference.exec.transport import CodexExec
     from harness.reference.structured_output import StructuredOutputError, decode_output, schema_for, validate_output
     from harness.reference.thread import StreamedTurn, Thread, Turn
 
@@ -90,7 +90,7 @@ _LAZY = {
     "schema_for": "harness.reference.structured_output",
     "validate_output": "harness.reference.structured_output",
     "Codex": "harness.reference.codex",
-    "CodexExec": "harness.reference.exec",
+    "CodexExec": "harness.reference.exec.transport",
     "StreamedTurn": "harness.reference.thread",
     "Thread": "harness.reference.thread",
     "Turn": "harness.reference.thread",

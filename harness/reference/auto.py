@@ -29,9 +29,8 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from harness.reference.argv import Input
 from harness.reference.errors import AbortError, CodexError, TurnFailedError
 from harness.reference.events import (
     AgentMessageItem,
@@ -44,10 +43,13 @@ from harness.reference.events import (
     TurnFailedEvent,
     serialize,
 )
+from harness.reference.exec.argv import Input
 from harness.reference.items import ThreadItem
 from harness.reference.options import TurnOptions
-from harness.reference.thread import Thread
 from harness.reference.usage import TokenCounts
+
+if TYPE_CHECKING:  # auto drives a Thread; the thread module depends on this one, never the reverse
+    from harness.reference.thread import Thread
 
 __all__ = [
     "Attempt",

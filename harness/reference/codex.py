@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.reference.exec import CodexExec
+from harness.reference.exec.transport import CodexExec
 from harness.reference.options import CodexOptions, ThreadOptions
 from harness.reference.telemetry import TelemetryBus, default_bus
 from harness.reference.thread import Thread

@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from harness.reference.argv import Input, build_argv, build_env, normalize_input
+from harness.reference.auto import run_auto
 from harness.reference.errors import EventParseError, TurnFailedError
 from harness.reference.events import (
     AgentMessageItem,
@@ -46,10 +46,11 @@ from harness.reference.events import (
     parse,
     serialize,
 )
-from harness.reference.exec import CodexExec, iterate_sync, run_coroutine_sync
+from harness.reference.exec.argv import Input, build_argv, build_env, normalize_input
+from harness.reference.exec.schema_file import OutputSchemaFile
+from harness.reference.exec.transport import CodexExec, iterate_sync, run_coroutine_sync
 from harness.reference.items import ThreadItem
 from harness.reference.options import CodexOptions, ThreadOptions, TurnOptions
-from harness.reference.schema_file import OutputSchemaFile
 from harness.reference.structured_output import decode_output, schema_for, validate_output
 from harness.reference.telemetry import TelemetryBus, default_bus
 from harness.reference.turn_monitor import TurnMonitor
@@ -253,8 +254,6 @@ class Thread:
         **kwargs: Any,
     ) -> Any:
         """Run turns until a terminal outcome, retrying retryable failures (:func:`harness.reference.auto.run_auto`)."""
-        from harness.reference.auto import run_auto  # auto builds on Thread; imported late to avoid a cycle
-
         return await run_auto(self, input, _coerce_turn_options(turn_options), **kwargs)
 
     def run_auto_sync(
