@@ -27,7 +27,7 @@ from typer.core import TyperGroup
 from harness import __version__
 from harness.commands import register_all
 from harness.errors import HarnessError
-from harness.parity.baseline import TODO_REASON, Baseline, load_baselines, update_baseline, write_baseline
+from harness.parity.baseline import TODO_REASON, Baseline, load_baselines, propose_findings, write_baseline
 from harness.parity.matrix import MatrixRun, driver_for, run_matrix
 from harness.report.diff import diff_reports, diff_table
 from harness.report.model import PARTS, PORTABLE_PARTS, REFERENCE, Selection
@@ -281,13 +281,13 @@ def parity(
     for info in report.header.implementations:
         if info.problem:
             out.print(f"warning: {info.id}: {info.problem}", style="yellow")
-    todo = sorted({(r.implementation, n.entry) for r in report.results for n in r.baseline if n.reason == TODO_REASON})
+    todo = sorted({(i, f.name) for i, b in baselines.items() for f in b.findings if f.reason == TODO_REASON})
     if todo:
-        out.print(f"warning: {len(todo)} baseline entr{'y has' if len(todo) == 1 else 'ies have'} no reason yet "
+        out.print(f"warning: {len(todo)} finding{' has' if len(todo) == 1 else 's have'} no reason yet "
                   f"({TODO_REASON!r}): {', '.join(f'{i}: {e}' for i, e in todo[:5])}"
                   f"{' ...' if len(todo) > 5 else ''}", style="yellow")
     if update_baseline:
-        _write_baselines(out, baselines, run, all_ids)
+        _write_baselines(out, baselines, run)
     out.print("reports: " + ", ".join(str(p) for p in paths.all()), soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
@@ -302,27 +302,20 @@ def _all_ids(
     return {s.id for s in backend.load_all(scenarios_dir, keyword=None, tags=())}
 
 
-def _write_baselines(out: Console, baselines: Mapping[str, Baseline], run: MatrixRun, all_ids: set[str]) -> None:
+def _write_baselines(out: Console, baselines: Mapping[str, Baseline], run: MatrixRun) -> None:
+    """``--update-baseline``: add a proposed finding per group of unexplained leaves (reasons kept)."""
     for implementation, baseline in baselines.items():
-        mine = [r for r in run.raw_results if r.implementation == implementation]
-        new = update_baseline(baseline, mine, all_ids)
-        before = {e.key for e in baseline.entries}
-        after = {e.key for e in new.entries}
-        if new.entries == baseline.entries:
-            if baseline.path.exists():
-                out.print(f"baseline {baseline.path}: unchanged ({len(after)} entries)")
-            else:
-                out.print(f"baseline {baseline.path}: no divergences, no file written")
+        mine = [r for r in run.report.results if r.implementation == implementation]
+        new = propose_findings(baseline, mine)
+        added = new.findings[len(baseline.findings) :]
+        if not added:
+            out.print(f"baseline {baseline.path}: unchanged ({len(baseline.findings)} findings)")
             continue
         write_baseline(new)
-        out.print(
-            f"baseline {baseline.path}: {len(after)} entries ({len(after - before)} added, "
-            f"{len(before - after)} removed)"
-        )
-        for key in sorted(after - before):
-            out.print(f"  + {key}: {TODO_REASON}", style="yellow")
-        for key in sorted(before - after):
-            out.print(f"  - {key}", style="green")
+        out.print(f"baseline {baseline.path}: {len(new.findings)} findings ({len(added)} proposed)")
+        for finding in added:
+            where = ", ".join(finding.scenarios[:3]) + (" ..." if len(finding.scenarios) > 3 else "")
+            out.print(f"  + {finding.name}: {finding.match[0].path} ({where}): {TODO_REASON}", style="yellow")
 
 
 # --- golden refresh / review -----------------------------------------------------------------------

@@ -62,7 +62,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_matrix_baseline_lifecycle(project: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     project["basic/two_turns"] = {**OBS, "error": {"kind": "exit", "message": "Codex exec exited with code 1"}}
 
-    # an unlisted divergence fails the run; the matrix shows every implementation
+    # an unexplained difference fails the run; the matrix shows every implementation
     code, out, _ = run("parity", "--impl", "reference,ts")
     assert code == 1, out
     assert "parity matrix" in out and "reference" in out and "DIVERGED" in out
@@ -70,51 +70,59 @@ def test_matrix_baseline_lifecycle(project: dict[str, dict[str, Any]], tmp_path:
     cell = {r.key: r for r in report.results}
     assert cell["basic/two_turns", "ts"].status is Status.DIVERGED
     assert cell["basic/two_turns", "ts"].diverging_parts == ("error",)
+    assert [leaf.path for leaf in cell["basic/two_turns", "ts"].unexplained] == ["error/kind", "error/message"]
     assert [i.id for i in report.header.implementations] == ["reference", "ts"]
     assert report.header.implementations[1].sdk == "scripted"
 
-    # --update-baseline writes the entry (TODO reason) and still reports the divergence
+    # --update-baseline proposes one finding per group of leaves (TODO reason) and still reports the divergence
     code, out, _ = run("parity", "--impl", "reference,ts", "--update-baseline")
-    assert code == 1 and "+ basic/two_turns:error" in out
+    assert code == 1 and "+ error-kind-added: error/kind (basic/two_turns)" in out, out
     path = tmp_path / "baselines" / "ts.yaml"
-    assert '"basic/two_turns:error":\n    reason: "TODO: explain"' in path.read_text()
-    assert not (tmp_path / "baselines" / "reference.yaml").exists(), "no empty file for a clean implementation"
+    text = path.read_text()
+    assert "format: 2" in text and 'reason: "TODO: explain"' in text and 'path: "error/message"' in text
+    assert not (tmp_path / "baselines" / "reference.yaml").exists(), "no file for a clean implementation"
 
-    # listed: known divergence, the run passes (with a warning while the reason is a TODO)
+    # explained: known divergence, the run passes (with a warning while a reason is a TODO)
     code, out, _ = run("parity", "--impl", "reference,ts")
     assert code == 0, out
     assert "no reason yet" in out and "known" in out
     path.write_text(path.read_text().replace("TODO: explain", "lower-case exec in the exit message"))
     code, out, _ = run("parity", "--impl", "reference", "--impl", "ts", "--update-baseline")
-    assert code == 0 and "unchanged (1 entries)" in out
+    assert code == 0 and "unchanged (2 findings)" in out
     assert "lower-case exec in the exit message" in path.read_text(), "reasons survive an update"
     report = read_report(tmp_path / "reports" / "parity.json")
     known = {r.key: r for r in report.results}["basic/two_turns", "ts"]
     assert known.status is Status.KNOWN_DIVERGENCE
     assert known.baseline[0].reason == "lower-case exec in the exit message"
+    assert {leaf.finding for leaf in known.leaves} == {"error-kind-added", "error-message-added"}
 
-    # fixed upstream: the entry is stale and fails the run until it is removed
+    # fixed upstream: the findings explain nothing, are stale and fail the run until removed
     project.clear()
     code, out, _ = run("parity", "--impl", "reference,ts")
-    assert code == 1 and "STALE" in out
-    code, out, _ = run("parity", "--impl", "reference,ts", "--update-baseline")
-    assert code == 1 and "- basic/two_turns:error" in out
+    assert code == 1 and "stale" in out and "error-kind-added" in out
+    path.write_text("format: 2\nimplementation: ts\nfindings: {}\n")
     assert run("parity", "--impl", "reference,ts")[0] == 0
 
-    # an entry naming a scenario that does not exist fails the run, located
-    path.write_text('implementation: ts\ndivergences:\n  "basic/renamed":\n    reason: old name\n')
+    # a finding whose scenario globs match no scenario fails the run, located
+    path.write_text('format: 2\nimplementation: ts\nfindings:\n  renamed:\n    reason: old name\n'
+                    '    scenarios: ["basic/renamed"]\n    match:\n      - path: "error/kind"\n')
     code, out, _ = run("parity", "--impl", "ts")
-    assert code == 1 and "baselines/ts.yaml:3:3" in out and "no scenario 'basic/renamed'" in out
+    assert code == 1 and "baselines/ts.yaml:4:3" in out and "match no scenario" in out
 
 
 def test_invalid_baseline_is_a_located_harness_error(project: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     (tmp_path / "baselines").mkdir()
-    (tmp_path / "baselines" / "ts.yaml").write_text("implementation: ts\ndivergences:\n  basic/two_turns:logs:\n"
-                                                    "    reason: x\n")
+    (tmp_path / "baselines" / "ts.yaml").write_text(
+        "format: 2\nimplementation: ts\nfindings:\n  x:\n    reason: y\n    match:\n      - path: logs/*\n"
+    )
     code, out, err = run("parity", "--impl", "ts")
     assert code == 2
-    assert err.startswith("error: baselines/ts.yaml:3:3: basic/two_turns:logs: part 'logs' is not compared")
+    assert err.startswith("error: baselines/ts.yaml:7:9: x.match[0]: path 'logs/*' names no compared part"), err
     assert not (tmp_path / "reports").exists(), "nothing runs with an invalid baseline"
+
+    (tmp_path / "baselines" / "ts.yaml").write_text("implementation: ts\ndivergences: {}\n")
+    code, _, err = run("parity", "--impl", "ts")
+    assert code == 2 and "harness baseline migrate" in err
 
 
 def test_unknown_implementation_is_a_usage_error(project: dict[str, dict[str, Any]]) -> None:

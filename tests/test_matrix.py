@@ -20,7 +20,7 @@ from harness.adapters.connection import in_process_connection, subprocess_connec
 from harness.adapters.install import find_installed
 from harness.adapters.protocol import dispatch
 from harness.adapters.reference_adapter import ReferenceAdapter, handler
-from harness.parity.baseline import Baseline, Entry, load_baselines
+from harness.parity.baseline import Baseline, Finding, Matcher, load_baselines
 from harness.parity.compare import comparable, compare_parts, wire_text
 from harness.parity.matrix import AdapterDriver, ReferenceDriver, driver_for, run_matrix
 from harness.report.model import PARTS, PORTABLE_PARTS, REFERENCE, Selection, Status
@@ -121,8 +121,10 @@ def test_known_divergence_passes_and_stale_fails(scenarios: list[Any]) -> None:
             "mangled",
             Path("baselines/mangled.yaml"),
             (
-                Entry("parity/exit_error_text", "error", "upper-cases messages"),
-                Entry("turns/agent_message_run", "error", "listed, but agrees"),
+                Finding("upper-case", "upper-cases messages", (Matcher("error/message", observed_matches="^CODEX"),),
+                        scenarios=("parity/exit_error_text",), line=4, column=3),
+                Finding("agrees-now", "listed, but agrees", (Matcher("error/kind"),),
+                        scenarios=("turns/agent_message_run",), line=9, column=3),
             ),
         )
     }
@@ -132,10 +134,12 @@ def test_known_divergence_passes_and_stale_fails(scenarios: list[Any]) -> None:
     known = cell["parity/exit_error_text"]
     assert known.status is Status.KNOWN_DIVERGENCE and not known.status.failing
     assert known.agrees is False and known.diff, "a known divergence still carries its evidence"
-    assert [(n.entry, n.stale) for n in known.baseline] == [("parity/exit_error_text:error", False)]
-    stale = cell["turns/agent_message_run"]
-    assert stale.status is Status.STALE and stale.status.failing
-    assert "stale baseline entry turns/agent_message_run:error" in stale.summary
+    assert [n.entry for n in known.baseline] == ["upper-case"]
+    assert [(leaf.path, leaf.finding) for leaf in known.leaves] == [("error/message", "upper-case")]
+    assert cell["turns/agent_message_run"].status is Status.PASSED
+    assert [(p.entry, p.location) for p in run.report.baseline_problems] == [
+        ("agrees-now", "baselines/mangled.yaml:9:3")
+    ]
     assert not run.report.ok
     # the raw results (before baselines) are what --update-baseline writes from
     assert {r.status for r in run.raw_results} == {Status.DIVERGED, Status.PASSED}

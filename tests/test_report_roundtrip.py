@@ -48,6 +48,7 @@ def test_jsonl_layout_header_sorted_results_footer(report: Report) -> None:
             "skipped": 1,
             "known_divergence": 0,
             "stale": 0,
+            "flaky": 0,
             "total": 4,
         },
         "finished_at": "2025-01-01T00:01:00Z",

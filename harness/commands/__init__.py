@@ -15,6 +15,7 @@ __all__ = ["MODULES", "register_all"]
 
 #: The subcommand modules, in the order their commands appear in ``harness --help``.
 MODULES: tuple[str, ...] = (
+    "harness.commands.baseline",
     "harness.commands.fake",
     "harness.commands.real",
     "harness.commands.appserver",

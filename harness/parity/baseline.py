@@ -1,35 +1,35 @@
-"""Baselines: the known divergences of one implementation from the golden (docs/baselines.md).
+"""Baselines as *findings*: each root cause of an implementation's divergence, matched leaf by leaf
+(docs/baselines.md, format 2).
 
 ``baselines/<implementation>.yaml``::
 
+    format: 2
     implementation: openai-agents
-    divergences:
-      "errors/fail_500_run:error":
-        reason: raises "Codex stream error: ..." on the top-level error event before turn.failed
-        issue: https://github.com/openai/openai-agents-python/issues/NNNN     # optional
-      "faults/unknown_item_run":        # a whole scenario: any part may differ
-        reason: ...
+    findings:
+      prompt-dash-argument:
+        reason: passes `-` as the prompt argument (TS passes none; both write the prompt on stdin)
+        issue: https://github.com/openai/openai-agents-python/issues/NNNN          # optional
+        scenarios: ["errors/*", "items/*"]                                         # optional globs; default all
+        match:
+          - path: invocations/*/argv/*          # a JSON-pointer pattern from the observation's root
+            change: added                       # optional: changed | added | removed
+            observed: "-"                       # optional: the observed leaf value (or observed_matches: REGEX)
+    nondeterministic:                           # whole-scenario escape hatch, for races only
+      faults/exit_before_stdin_run:
+        reason: races a codex that exits before reading stdin ...
 
-An entry names a scenario id, or ``scenario:part`` where *part* is a top-level observation key the
-implementation is compared on (``invocations``, ``events``, ``result``, ``error``, ``earlier_turns``; the
-reference also ``telemetry`` and ``logs``). The rules (MCP conformance / wpt, harness-lessons §3):
-
-==========  ======================================  =====================================
-the part    in the baseline                         verdict
-==========  ======================================  =====================================
-differs     listed (the part, or the whole scenario)  ``known_divergence`` (does not fail)
-differs     not listed                              ``diverged`` (fails)
-agrees      listed                                  ``stale`` (fails: remove the entry)
-==========  ======================================  =====================================
-
-An entry naming a scenario that does not exist fails the run too; a scenario that was skipped or errored
-keeps its entries untouched. Files are validated strictly: any problem is a :class:`BaselineError` naming
-``file:line:column`` (exit status 2).
+The comparison yields every differing leaf (:mod:`harness.parity.leaves`); each must be explained by a finding
+whose scenario globs include the scenario and one of whose matchers matches the leaf, else the result is
+``diverged`` and the report lists the unexplained leaves first. A finding that explains nothing in a run that
+compared all its scenarios is *stale* and fails the run, so a baseline never rots and never hides a new
+difference behind an old excuse. Files are validated strictly: a problem is a :class:`BaselineError` naming
+``file:line:column: field: message`` (exit status 2).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -39,30 +39,41 @@ import yaml
 
 from harness._atomic import write_text_atomic
 from harness.errors import _LocatedError
-from harness.report.model import PARTS, BaselineNote, BaselineProblem, Result, Status
+from harness.parity.leaves import Change, Leaf, generalize, matches_pattern, split_pointer
+from harness.report.model import PARTS, BaselineNote, BaselineProblem, LeafDiff, Result, Status
 
 __all__ = [
+    "FORMAT",
     "TODO_REASON",
     "Baseline",
     "BaselineError",
-    "Entry",
-    "apply_baseline",
+    "Finding",
+    "Judgement",
+    "Matcher",
+    "Nondeterministic",
     "baseline_path",
+    "judge_result",
     "load_baseline",
     "load_baselines",
     "problems",
+    "propose_findings",
     "render_baseline",
-    "update_baseline",
     "write_baseline",
 ]
 
-#: The reason a new entry gets from ``--update-baseline``; a human replaces it with the explanation.
+#: The baseline file format this module reads and writes.
+FORMAT = 2
+
+#: The reason a proposed finding gets from ``--update-baseline``; a human replaces it with the explanation.
 TODO_REASON = "TODO: explain"
 
-_ID = re.compile(r"[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _URL = re.compile(r"https?://\S+")
-_TOP_KEYS = ("implementation", "divergences")
-_ENTRY_KEYS = ("reason", "issue")
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*")
+_TOP_KEYS = ("format", "implementation", "findings", "nondeterministic")
+_FINDING_KEYS = ("reason", "issue", "scenarios", "match")
+_MATCHER_KEYS = ("part", "path", "change", "observed", "observed_matches", "expected", "expected_matches")
+_ABSENT: Any = object()
 
 
 class BaselineError(_LocatedError):
@@ -70,23 +81,86 @@ class BaselineError(_LocatedError):
 
 
 @dataclasses.dataclass(frozen=True)
-class Entry:
-    """One known divergence: ``part`` is ``None`` for a whole scenario."""
+class Matcher:
+    """Which leaves a finding explains: a pointer pattern, optionally the kind of change and the values."""
 
-    scenario: str
-    part: str | None
+    path: str
+    change: Change | None = None
+    observed: Any = _ABSENT
+    observed_matches: str | None = None
+    expected: Any = _ABSENT
+    expected_matches: str | None = None
+
+    @property
+    def part(self) -> str:
+        return split_pointer(self.path)[0] if self.path else ""
+
+    def matches(self, leaf: Leaf) -> bool:
+        if not matches_pattern(split_pointer(self.path), leaf.path):
+            return False
+        if self.change is not None and leaf.change is not self.change:
+            return False
+        return _value_ok(leaf.observed, leaf.change is not Change.REMOVED, self.observed, self.observed_matches) and (
+            _value_ok(leaf.expected, leaf.change is not Change.ADDED, self.expected, self.expected_matches)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        if self.change is not None:
+            out["change"] = self.change.value
+        for key in ("observed", "expected"):
+            if getattr(self, key) is not _ABSENT:
+                out[key] = getattr(self, key)
+            if getattr(self, f"{key}_matches") is not None:
+                out[f"{key}_matches"] = getattr(self, f"{key}_matches")
+        return out
+
+
+def _value_ok(value: Any, present: bool, literal: Any, regex: str | None) -> bool:
+    if literal is not _ABSENT and (not present or value != literal):
+        return False
+    return not (regex is not None and (not present or re.search(regex, _text(value)) is None))
+
+
+def _text(value: Any) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One root cause: a name, the explanation, where it applies, and the leaves it explains."""
+
+    name: str
     reason: str
+    match: tuple[Matcher, ...]
     issue: str | None = None
+    scenarios: tuple[str, ...] = ("*",)
     line: int = 0
     column: int = 0
 
-    @property
-    def key(self) -> str:
-        """``scenario`` or ``scenario:part``, as written in the file."""
-        return self.scenario if self.part is None else f"{self.scenario}:{self.part}"
+    def applies_to(self, scenario: str) -> bool:
+        return any(fnmatch.fnmatchcase(scenario, glob) for glob in self.scenarios)
 
-    def note(self, *, stale: bool = False) -> BaselineNote:
-        return BaselineNote(entry=self.key, reason=self.reason, issue=self.issue, stale=stale)
+    def explains(self, scenario: str, leaf: Leaf) -> bool:
+        return self.applies_to(scenario) and any(m.matches(leaf) for m in self.match)
+
+    def note(self) -> BaselineNote:
+        return BaselineNote(entry=self.name, reason=self.reason, issue=self.issue)
+
+
+@dataclasses.dataclass(frozen=True)
+class Nondeterministic:
+    """A whole scenario whose behaviour is not deterministic (a race): any difference in it is explained."""
+
+    scenario: str
+    reason: str
+    line: int = 0
+    column: int = 0
+
+    def note(self) -> BaselineNote:
+        return BaselineNote(entry=f"nondeterministic:{self.scenario}", reason=self.reason)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,13 +169,14 @@ class Baseline:
 
     implementation: str
     path: Path
-    entries: tuple[Entry, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    nondeterministic: tuple[Nondeterministic, ...] = ()
 
-    def for_scenario(self, scenario: str) -> list[Entry]:
-        return [entry for entry in self.entries if entry.scenario == scenario]
+    def location(self, line: int, column: int) -> str:
+        return f"{self.path}:{line}:{column}" if line else str(self.path)
 
-    def location(self, entry: Entry) -> str:
-        return f"{self.path}:{entry.line}:{entry.column}" if entry.line else str(self.path)
+    def escape_for(self, scenario: str) -> Nondeterministic | None:
+        return next((n for n in self.nondeterministic if n.scenario == scenario), None)
 
 
 def baseline_path(directory: Path, implementation: str) -> Path:
@@ -116,83 +191,118 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _scalar(node: yaml.Node) -> Any:
+def _value(node: yaml.Node) -> Any:
     return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
-def _mapping(node: yaml.Node, path: Path, field: str | None) -> list[tuple[yaml.Node, yaml.Node]]:
-    if not isinstance(node, yaml.MappingNode):
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and _value(node) is None
+
+
+class _Reader:
+    """Strict reading of one file's node tree, every error located."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, node: yaml.Node, message: str, field: str | None = None) -> BaselineError:
         line, column = _pos(node)
-        raise BaselineError("expected a mapping", path=path, line=line, column=column, field=field)
-    seen: dict[str, int] = {}
-    for key_node, _ in node.value:
-        key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-        line, column = _pos(key_node)
-        if not isinstance(key, str):
-            raise BaselineError("keys must be strings", path=path, line=line, column=column, field=field)
-        if key in seen:
-            raise BaselineError(
-                f"duplicate key {key!r} (first at line {seen[key]})", path=path, line=line, column=column, field=field
-            )
-        seen[key] = line
-    return list(node.value)
+        return BaselineError(message, path=self.path, line=line, column=column, field=field)
+
+    def mapping(self, node: yaml.Node, field: str | None) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, "expected a mapping", field)
+        seen: dict[str, int] = {}
+        out: list[tuple[str, yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            key = _value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                raise self.fail(key_node, "keys must be strings", field)
+            if key in seen:
+                raise self.fail(key_node, f"duplicate key {key!r} (first at line {seen[key]})", field)
+            seen[key] = _pos(key_node)[0]
+            out.append((key, key_node, value_node))
+        return out
+
+    def string(self, node: yaml.Node, field: str) -> str:
+        value = _value(node) if isinstance(node, yaml.ScalarNode) else None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(node, "expected a non-empty string", field)
+        return value
+
+    def strings(self, node: yaml.Node, field: str) -> tuple[str, ...]:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise self.fail(node, "expected a non-empty list of strings", field)
+        return tuple(self.string(item, field) for item in node.value)
+
+    def unknown(self, key: str, node: yaml.Node, allowed: Sequence[str], field: str | None) -> BaselineError:
+        return self.fail(node, f"unknown key {key!r} (expected: {', '.join(allowed)})", field)
 
 
-def _string(node: yaml.Node, path: Path, field: str) -> str:
-    value = _scalar(node) if isinstance(node, yaml.ScalarNode) else None
-    if not isinstance(value, str) or not value.strip():
-        line, column = _pos(node)
-        raise BaselineError("expected a non-empty string", path=path, line=line, column=column, field=field)
-    return value
-
-
-def _entry(key_node: yaml.Node, value_node: yaml.Node, path: Path, parts: Collection[str]) -> Entry:
-    key: str = _scalar(key_node)
-    line, column = _pos(key_node)
-    scenario, sep, part = key.partition(":")
-    if not _ID.fullmatch(scenario):
-        raise BaselineError(
-            f"{key!r} is not a scenario id (<area>/<name>) or <area>/<name>:<part>",
-            path=path,
-            line=line,
-            column=column,
-            field="divergences",
-        )
-    if sep and part not in parts:
-        why = (
-            f"unknown part {part!r}"
-            if part not in PARTS
-            else f"part {part!r} is not compared for this implementation (reference only)"
-        )
-        raise BaselineError(
-            f"{why}; expected one of: {', '.join(parts)}", path=path, line=line, column=column, field=key
-        )
-    reason: str | None = None
-    issue: str | None = None
-    for field_node, field_value in _mapping(value_node, path, key):
-        name = _scalar(field_node)
-        if name == "reason":
-            reason = _string(field_value, path, f"{key}.reason")
-        elif name == "issue":
-            if not (isinstance(field_value, yaml.ScalarNode) and _scalar(field_value) is None):
-                issue = _string(field_value, path, f"{key}.issue")
-                if not _URL.fullmatch(issue):
-                    f_line, f_column = _pos(field_value)
-                    raise BaselineError(
-                        "expected an http(s) URL", path=path, line=f_line, column=f_column, field=f"{key}.issue"
-                    )
+def _matcher(reader: _Reader, node: yaml.Node, field: str, parts: Collection[str]) -> Matcher:
+    values: dict[str, Any] = {}
+    part_node: yaml.Node | None = None
+    for key, key_node, value_node in reader.mapping(node, field):
+        if key not in _MATCHER_KEYS:
+            raise reader.unknown(key, key_node, _MATCHER_KEYS, field)
+        if key in ("path", "part", "observed_matches", "expected_matches"):
+            values[key] = reader.string(value_node, f"{field}.{key}")
+            if key == "part":
+                part_node = value_node
+        elif key == "change":
+            text = reader.string(value_node, f"{field}.change")
+            if text not in {c.value for c in Change}:
+                raise reader.fail(value_node, "expected one of: changed, added, removed", f"{field}.change")
+            values[key] = Change(text)
         else:
-            f_line, f_column = _pos(field_node)
-            raise BaselineError(
-                f"unknown key {name!r} (expected: {', '.join(_ENTRY_KEYS)})",
-                path=path,
-                line=f_line,
-                column=f_column,
-                field=key,
-            )
-    if reason is None:
-        raise BaselineError("missing 'reason'", path=path, line=line, column=column, field=key)
-    return Entry(scenario, part or None, reason, issue, line, column)
+            values[key] = _value(value_node)
+        if key.endswith("_matches"):
+            try:
+                re.compile(values[key])
+            except re.error as exc:
+                raise reader.fail(value_node, f"not a regular expression: {exc}", f"{field}.{key}") from None
+    if "path" not in values:
+        raise reader.fail(node, "missing 'path'", field)
+    first = split_pointer(values["path"])[0]
+    part = values.pop("part", None)
+    if part is not None and first not in (part, "*", "**"):
+        assert part_node is not None
+        raise reader.fail(part_node, f"part {part!r} does not match the path's first segment {first!r}", field)
+    if first not in ("*", "**") and not any(fnmatch.fnmatchcase(p, first) for p in parts):
+        raise reader.fail(
+            node, f"path {values['path']!r} names no compared part (expected one of: {', '.join(parts)})", field
+        )
+    return Matcher(**values)
+
+
+def _finding(reader: _Reader, name: str, key_node: yaml.Node, node: yaml.Node, parts: Collection[str]) -> Finding:
+    if not _NAME.fullmatch(name):
+        raise reader.fail(key_node, f"{name!r} is not a finding name (lower case, digits, - _ .)", "findings")
+    fields = {key: (key_node_, value) for key, key_node_, value in reader.mapping(node, name)}
+    for key, (k_node, _) in fields.items():
+        if key not in _FINDING_KEYS:
+            raise reader.unknown(key, k_node, _FINDING_KEYS, name)
+    if "reason" not in fields:
+        raise reader.fail(key_node, "missing 'reason'", name)
+    if "match" not in fields:
+        raise reader.fail(key_node, "missing 'match' (a list of matchers)", name)
+    reason = reader.string(fields["reason"][1], f"{name}.reason")
+    issue: str | None = None
+    if "issue" in fields and not _is_null(fields["issue"][1]):
+        issue = reader.string(fields["issue"][1], f"{name}.issue")
+        if not _URL.fullmatch(issue):
+            raise reader.fail(fields["issue"][1], "expected an http(s) URL", f"{name}.issue")
+    scenarios: tuple[str, ...] = ("*",)
+    if "scenarios" in fields:
+        scenarios = reader.strings(fields["scenarios"][1], f"{name}.scenarios")
+    match_node = fields["match"][1]
+    if not isinstance(match_node, yaml.SequenceNode) or not match_node.value:
+        raise reader.fail(match_node, "expected a non-empty list of matchers", f"{name}.match")
+    matchers = tuple(
+        _matcher(reader, item, f"{name}.match[{index}]", parts) for index, item in enumerate(match_node.value)
+    )
+    line, column = _pos(key_node)
+    return Finding(name, reason, matchers, issue, scenarios, line, column)
 
 
 def load_baseline(path: Path, *, implementation: str, parts: Collection[str] = PARTS) -> Baseline:
@@ -212,44 +322,48 @@ def load_baseline(path: Path, *, implementation: str, parts: Collection[str] = P
         raise BaselineError(f"invalid YAML: {exc.problem or exc}", path=path, line=line, column=column) from None
     if root is None:
         return Baseline(implementation, path)
-    found_impl: str | None = None
-    entries: list[Entry] = []
-    for key_node, value_node in _mapping(root, path, None):
-        name = _scalar(key_node)
-        if name == "implementation":
-            found_impl = _string(value_node, path, "implementation")
-            if found_impl != implementation:
-                line, column = _pos(value_node)
-                raise BaselineError(
-                    f"this file is the baseline of {implementation!r} (its file name), not {found_impl!r}",
-                    path=path,
-                    line=line,
-                    column=column,
-                    field="implementation",
-                )
-        elif name == "divergences":
-            if isinstance(value_node, yaml.ScalarNode) and _scalar(value_node) is None:
-                continue
-            for entry_key, entry_value in _mapping(value_node, path, "divergences"):
-                entries.append(_entry(entry_key, entry_value, path, parts))
-        else:
+    reader = _Reader(path)
+    top = {key: (key_node, value) for key, key_node, value in reader.mapping(root, None)}
+    for key, (key_node, _) in top.items():
+        if key not in _TOP_KEYS:
+            hint = (
+                " (format 1 keyed entries by scenario:part; run `harness baseline migrate`)"
+                if key == "divergences"
+                else ""
+            )
+            raise reader.fail(key_node, f"unknown key {key!r} (expected: {', '.join(_TOP_KEYS)}){hint}")
+    if "format" not in top or _value(top["format"][1]) != FORMAT:
+        node = top["format"][1] if "format" in top else root
+        raise reader.fail(node, f"expected 'format: {FORMAT}' (older files: `harness baseline migrate FILE`)", "format")
+    if "implementation" not in top:
+        raise reader.fail(root, "missing 'implementation'")
+    found = reader.string(top["implementation"][1], "implementation")
+    if found != implementation:
+        raise reader.fail(
+            top["implementation"][1],
+            f"this file is the baseline of {implementation!r} (its file name), not {found!r}",
+            "implementation",
+        )
+    findings: list[Finding] = []
+    if "findings" in top and not _is_null(top["findings"][1]):
+        for name, key_node, value_node in reader.mapping(top["findings"][1], "findings"):
+            findings.append(_finding(reader, name, key_node, value_node, parts))
+    escapes: list[Nondeterministic] = []
+    if "nondeterministic" in top and not _is_null(top["nondeterministic"][1]):
+        for scenario, key_node, value_node in reader.mapping(top["nondeterministic"][1], "nondeterministic"):
+            if not _ID.fullmatch(scenario):
+                raise reader.fail(key_node, f"{scenario!r} is not a scenario id (<area>/<name>)", "nondeterministic")
+            fields = {k: (kn, v) for k, kn, v in reader.mapping(value_node, scenario)}
+            for key, (k_node, _) in fields.items():
+                if key != "reason":
+                    raise reader.unknown(key, k_node, ("reason",), scenario)
+            if "reason" not in fields:
+                raise reader.fail(key_node, "missing 'reason' (say what is racy)", scenario)
             line, column = _pos(key_node)
-            raise BaselineError(
-                f"unknown key {name!r} (expected: {', '.join(_TOP_KEYS)})", path=path, line=line, column=column
+            escapes.append(
+                Nondeterministic(scenario, reader.string(fields["reason"][1], f"{scenario}.reason"), line, column)
             )
-    if found_impl is None:
-        raise BaselineError("missing 'implementation'", path=path, line=1, column=1)
-    whole = {e.scenario: e for e in entries if e.part is None}
-    for entry in entries:
-        if entry.part is not None and entry.scenario in whole:
-            raise BaselineError(
-                f"{entry.scenario} is listed whole (line {whole[entry.scenario].line}) and by part; keep one",
-                path=path,
-                line=entry.line,
-                column=entry.column,
-                field=entry.key,
-            )
-    return Baseline(implementation, path, tuple(entries))
+    return Baseline(implementation, path, tuple(findings), tuple(escapes))
 
 
 def load_baselines(directory: Path, parts_by_implementation: Mapping[str, Sequence[str]]) -> dict[str, Baseline]:
@@ -280,123 +394,186 @@ def load_baselines(directory: Path, parts_by_implementation: Mapping[str, Sequen
 
 
 @dataclasses.dataclass(frozen=True)
-class Verdict:
-    """How a baseline changes a compared result."""
+class Judgement:
+    """How a baseline changes one compared result: its status, every leaf with the finding that explains it
+    (unexplained ones first), and the findings that applied."""
 
     status: Status
+    leaves: tuple[LeafDiff, ...]
     notes: tuple[BaselineNote, ...]
-    summary: str
+    summary: str = ""
 
 
-def apply_baseline(
-    entries: Sequence[Entry], diverging: Sequence[str], *, expectations_failed: bool = False
-) -> Verdict:
-    """The verdict of a compared result whose ``diverging`` parts are known, under ``entries`` (this
-    scenario's baseline entries)."""
-    whole = next((e for e in entries if e.part is None), None)
-    if whole is not None:
-        if diverging or expectations_failed:
-            return Verdict(Status.KNOWN_DIVERGENCE, (whole.note(),), "")
-        return Verdict(
-            Status.STALE, (whole.note(stale=True),), f"stale baseline entry {whole.key}: the scenario now agrees"
-        )
-    listed = {e.part: e for e in entries if e.part is not None}
-    notes = tuple(e.note(stale=e.part not in diverging) for e in entries)
-    unlisted = [p for p in diverging if p not in listed]
-    stale = [e.key for e in entries if e.part not in diverging]
-    if unlisted or expectations_failed:
-        return Verdict(Status.DIVERGED, notes, "")
-    if stale:
-        return Verdict(Status.STALE, notes, f"stale baseline entr{'y' if len(stale) == 1 else 'ies'} "
-                       f"{', '.join(stale)}: the part now agrees; remove it (harness parity --update-baseline)")
-    if diverging:
-        return Verdict(Status.KNOWN_DIVERGENCE, notes, "")
-    return Verdict(Status.PASSED, (), "")
+def _leaf_diff(leaf: Leaf, finding: str | None) -> LeafDiff:
+    return LeafDiff(leaf.pointer, leaf.change.value, leaf.expected, leaf.observed, finding)
 
 
-def problems(baseline: Baseline, scenario_ids: Collection[str]) -> list[BaselineProblem]:
-    """Entries that fail the run by themselves: they name a scenario that does not exist."""
-    return [
-        BaselineProblem(
-            implementation=baseline.implementation,
-            location=baseline.location(entry),
-            entry=entry.key,
-            message=f"no scenario {entry.scenario!r}: remove the entry (harness parity --update-baseline)",
-        )
-        for entry in baseline.entries
-        if entry.scenario not in scenario_ids
-    ]
+def judge_result(
+    baseline: Baseline | None, scenario: str, leaves: Sequence[Leaf], *, expectations_failed: bool
+) -> Judgement:
+    """The verdict of a compared result whose differing ``leaves`` are known (no baseline: every leaf is
+    unexplained)."""
+    escape = baseline.escape_for(scenario) if baseline is not None else None
+    if escape is not None:
+        status = Status.KNOWN_DIVERGENCE if (leaves or expectations_failed) else Status.PASSED
+        name = escape.note().entry
+        return Judgement(status, tuple(_leaf_diff(leaf, name) for leaf in leaves), (escape.note(),))
+    findings = baseline.findings if baseline is not None else ()
+    judged: list[LeafDiff] = []
+    used: dict[str, Finding] = {}
+    for leaf in leaves:
+        finding = next((f for f in findings if f.explains(scenario, leaf)), None)
+        judged.append(_leaf_diff(leaf, finding.name if finding else None))
+        if finding is not None:
+            used.setdefault(finding.name, finding)
+    ordered = tuple(sorted(judged, key=lambda d: d.finding is not None))  # stable: unexplained first
+    notes = tuple(f.note() for f in used.values())
+    unexplained = [d for d in judged if d.finding is None]
+    if unexplained:
+        shown = ", ".join(d.path for d in unexplained[:5]) + (" ..." if len(unexplained) > 5 else "")
+        return Judgement(Status.DIVERGED, ordered, notes, f"{len(unexplained)} unexplained difference(s): {shown}")
+    if expectations_failed:
+        return Judgement(Status.DIVERGED, ordered, notes)
+    if leaves:
+        return Judgement(Status.KNOWN_DIVERGENCE, ordered, notes)
+    return Judgement(Status.PASSED, (), ())
 
 
-def update_baseline(baseline: Baseline, results: Iterable[Result], scenario_ids: Collection[str]) -> Baseline:
-    """The baseline that lists exactly the divergences of ``results`` (this implementation's), keeping:
-
-    - the reason and issue of every entry that still applies (a whole-scenario entry stays whole while the
-      scenario still diverges in any part);
-    - every entry of an existing scenario that was not compared in this run (not selected, skipped, errored).
-
-    Entries for divergences that stopped, and for scenarios that do not exist, are dropped; new ones get
-    the reason :data:`TODO_REASON`.
-    """
-    compared = {r.scenario: r for r in results if r.compared_parts and r.agrees is not None}
-    by_scenario: dict[str, list[Entry]] = {}
-    for entry in baseline.entries:
-        by_scenario.setdefault(entry.scenario, []).append(entry)
-    out: list[Entry] = []
-    for scenario in sorted(set(by_scenario) | set(compared)):
-        existing = by_scenario.get(scenario, [])
-        result = compared.get(scenario)
-        if result is None:
-            if scenario in scenario_ids:
-                out.extend(existing)
+def problems(
+    baseline: Baseline,
+    results: Iterable[Result],
+    scenario_ids: Collection[str],
+) -> list[BaselineProblem]:
+    """What fails the run in the baseline itself: a stale finding (it explains nothing although every
+    scenario it applies to ran and at least one was compared), a finding whose globs name no scenario, and a
+    nondeterministic entry naming a scenario that does not exist."""
+    mine = [r for r in results if r.implementation == baseline.implementation]
+    ran = {r.scenario for r in mine}
+    compared = {r.scenario for r in mine if r.agrees is not None}
+    used = {name for r in mine for name in r.explained_by}
+    out: list[BaselineProblem] = []
+    for finding in baseline.findings:
+        scope = [s for s in scenario_ids if finding.applies_to(s)]
+        where = baseline.location(finding.line, finding.column)
+        if not scope:
+            out.append(
+                BaselineProblem(
+                    baseline.implementation,
+                    where,
+                    finding.name,
+                    f"its scenarios {list(finding.scenarios)} match no scenario: remove or fix the globs",
+                )
+            )
             continue
-        diverging = list(result.diverging_parts)
-        whole = next((e for e in existing if e.part is None), None)
-        if whole is not None and (diverging or result.failed_expectations):
-            out.append(whole)
+        if finding.name in used or not set(scope) <= ran or not (set(scope) & compared):
             continue
-        listed = {e.part: e for e in existing}
-        for part in diverging:
-            kept = listed.get(part)
-            out.append(kept if kept is not None else Entry(scenario, part, TODO_REASON))
-    return dataclasses.replace(baseline, entries=tuple(sorted(out, key=_order)))
+        out.append(
+            BaselineProblem(
+                baseline.implementation,
+                where,
+                finding.name,
+                "stale: it explains no difference any more; remove it (or fix its matchers)",
+            )
+        )
+    for escape in baseline.nondeterministic:
+        if escape.scenario not in scenario_ids:
+            out.append(
+                BaselineProblem(
+                    baseline.implementation,
+                    baseline.location(escape.line, escape.column),
+                    f"nondeterministic:{escape.scenario}",
+                    f"no scenario {escape.scenario!r}",
+                )
+            )
+    return out
+
+
+# ------------------------------------------------------------------------------------------ proposing
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:60].strip("-") or "finding"
+
+
+def propose_findings(baseline: Baseline, results: Iterable[Result]) -> Baseline:
+    """The baseline plus one proposed finding per group of unexplained leaves, grouped by (generalized
+    path, change, observed value): named after the path, reason :data:`TODO_REASON`, limited to the scenarios
+    where the group occurred. Existing findings keep their text and order; stale ones are left for a human
+    to remove (the run says which)."""
+    import json
+
+    groups: dict[tuple[str, str, str], tuple[Matcher, list[str]]] = {}
+    for result in results:
+        if result.implementation != baseline.implementation:
+            continue
+        for diff in result.unexplained:
+            leaf = Leaf.from_dict({"path": diff.path, "change": diff.change, "observed": diff.observed})
+            observed = leaf.observed if leaf.change is not Change.REMOVED else _ABSENT
+            scalar = not isinstance(observed, Mapping | list)
+            key = (
+                generalize(leaf.path),
+                leaf.change.value,
+                json.dumps(observed, sort_keys=True, default=str) if scalar else "",
+            )
+            if key not in groups:
+                matcher = Matcher(generalize(leaf.path), leaf.change, observed if scalar else _ABSENT)
+                groups[key] = (matcher, [])
+            if result.scenario not in groups[key][1]:
+                groups[key][1].append(result.scenario)
+    taken = {f.name for f in baseline.findings}
+    new: list[Finding] = []
+    for (path, change, _), (matcher, scenarios) in sorted(groups.items()):
+        name = _slug(f"{path}-{change}")
+        base, n = name, 2
+        while name in taken:
+            name, n = f"{base}-{n}", n + 1
+        taken.add(name)
+        new.append(Finding(name, TODO_REASON, (matcher,), scenarios=tuple(sorted(scenarios))))
+    return dataclasses.replace(baseline, findings=baseline.findings + tuple(new))
 
 
 # ------------------------------------------------------------------------------------------ writing
 
 
-def _quote(text: str) -> str:
-    """A YAML double-quoted scalar (JSON string syntax is a subset of it), line separators escaped."""
+def _quote(value: Any) -> str:
+    """A YAML flow scalar for any JSON value (JSON is YAML), line separators escaped."""
     import json
 
-    quoted = json.dumps(text, ensure_ascii=False)
+    quoted = json.dumps(value, ensure_ascii=False)
     return quoted.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
 
 
-def _order(entry: Entry) -> tuple[str, int]:
-    """Scenario id, then the whole-scenario entry, then parts in :data:`PARTS` order."""
-    return entry.scenario, -1 if entry.part is None else PARTS.index(entry.part)
-
-
 def render_baseline(baseline: Baseline) -> str:
-    """The file text: a fixed header comment, entries sorted by scenario then part (in :data:`PARTS` order)."""
-    entries = sorted(baseline.entries, key=_order)
+    """The file text: a fixed header comment, findings in their order, then the nondeterministic scenarios."""
     lines = [
-        f"# Known divergences of {baseline.implementation} from the goldens (the reference SDK's behaviour).",
-        "# Entries: <scenario id> or <scenario id>:<part>; see docs/baselines.md. A divergence not listed fails",
-        "# `harness parity`, and so does an entry that no longer diverges (stale). Regenerate with",
-        f"# `harness parity --impl {baseline.implementation} --update-baseline` (reasons are kept).",
+        f"# Findings: why {baseline.implementation} differs from the goldens (the reference SDK's behaviour).",
+        "# Each finding is one root cause and the leaves it explains (docs/baselines.md). A difference no finding",
+        "# explains fails `harness parity`, and so does a finding that explains nothing (stale). Propose new ones with",
+        f"# `harness parity --impl {baseline.implementation} --update-baseline`, then explain each.",
+        f"format: {FORMAT}",
         f"implementation: {baseline.implementation}",
     ]
-    if not entries:
-        lines.append("divergences: {}")
+    if not baseline.findings:
+        lines.append("findings: {}")
     else:
-        lines.append("divergences:")
-        for entry in entries:
-            lines.append(f"  {_quote(entry.key)}:")
-            lines.append(f"    reason: {_quote(entry.reason)}")
-            if entry.issue:
-                lines.append(f"    issue: {_quote(entry.issue)}")
+        lines.append("findings:")
+    for finding in baseline.findings:
+        lines.append(f"  {finding.name}:")
+        lines.append(f"    reason: {_quote(finding.reason)}")
+        if finding.issue:
+            lines.append(f"    issue: {_quote(finding.issue)}")
+        if finding.scenarios != ("*",):
+            lines.append(f"    scenarios: [{', '.join(_quote(s) for s in finding.scenarios)}]")
+        lines.append("    match:")
+        for matcher in finding.match:
+            fields = matcher.to_dict()
+            lines.append("      - " + "\n        ".join(f"{key}: {_quote(value)}" for key, value in fields.items()))
+    if baseline.nondeterministic:
+        lines.append("nondeterministic:")
+        for escape in baseline.nondeterministic:
+            lines.append(f"  {_quote(escape.scenario)}:")
+            lines.append(f"    reason: {_quote(escape.reason)}")
     return "\n".join(lines) + "\n"
 
 

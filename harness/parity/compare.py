@@ -27,6 +27,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.parity.leaves import Leaf, diff_leaves
+
 __all__ = [
     "PORTABLE_ERROR",
     "PORTABLE_RESULT",
@@ -112,6 +114,8 @@ class PartComparison:
     diverging: tuple[str, ...]
     summary: str
     unified_diff: str
+    #: every differing leaf of the compared view (:func:`harness.parity.leaves.diff_leaves`)
+    leaves: tuple[Leaf, ...] = ()
 
     @property
     def agrees(self) -> bool:
@@ -138,7 +142,8 @@ def compare_parts(
     keys; normally :data:`~harness.report.model.PARTS` or a subset)."""
     expected = comparable(golden, parts, portable=portable)
     actual = comparable(observed, parts, portable=portable)
-    diverging = tuple(part for part in parts if expected[part] != actual[part])
+    leaves = tuple(diff_leaves(expected, actual, parts))
+    diverging = tuple(part for part in parts if any(leaf.part == part for leaf in leaves))
     if not diverging:
         return PartComparison(tuple(parts), (), "", "")
     diff = "".join(
@@ -150,7 +155,7 @@ def compare_parts(
         )
     )
     summary = _summary({p: expected[p] for p in diverging}, {p: actual[p] for p in diverging})
-    return PartComparison(tuple(parts), diverging, summary, diff)
+    return PartComparison(tuple(parts), diverging, summary, diff, leaves)
 
 
 def _wire_order(value: Any) -> Any:

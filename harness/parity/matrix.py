@@ -36,8 +36,9 @@ from harness.adapters.client import BlockingAdapterClient
 from harness.adapters.connection import Connector
 from harness.adapters.protocol import Errored, Observed, Skipped, non_portable_reason, portable_case
 from harness.errors import AdapterError, HarnessError
-from harness.parity.baseline import Baseline, apply_baseline, problems
+from harness.parity.baseline import Baseline, judge_result, problems
 from harness.parity.compare import compare_parts, wire_text
+from harness.parity.leaves import Leaf
 from harness.report.model import (
     PARTS,
     PORTABLE_PARTS,
@@ -46,6 +47,7 @@ from harness.report.model import (
     HarnessFailure,
     Header,
     Implementation,
+    LeafDiff,
     Report,
     Result,
     Status,
@@ -172,6 +174,9 @@ def judge(
             summary=f"compare failed: {exc}",
         )
     status, summary = verdict(comparison.agrees, comparison.summary, failed)
+    leaves = tuple(
+        LeafDiff(leaf.pointer, leaf.change.value, leaf.expected, leaf.observed) for leaf in comparison.leaves
+    )
     return Result(
         **base,
         status=status,
@@ -183,36 +188,42 @@ def judge(
         failed_expectations=failed,
         compared_parts=comparison.compared,
         diverging_parts=comparison.diverging,
+        leaves=leaves,
     )
 
 
 def apply_baselines(
     results: Sequence[Result], baselines: Mapping[str, Baseline], scenario_ids: Sequence[str] | set[str]
 ) -> tuple[list[Result], list[BaselineProblem]]:
-    """Apply each implementation's baseline to its compared results; list the entries that name no scenario.
+    """Judge each compared result's leaves against its implementation's findings; list what fails in the
+    baselines themselves (stale findings, globs that match nothing).
 
-    A result that was not compared (skipped, errored) keeps its status; the entries that concern it are
-    attached as notes, never judged stale.
+    A result that was not compared (skipped, errored) keeps its status and explains nothing, so it never
+    makes a finding look stale: a finding is judged stale only when every scenario it applies to ran.
     """
     out: list[Result] = []
     for result in results:
-        baseline = baselines.get(result.implementation)
-        entries = baseline.for_scenario(result.scenario) if baseline is not None else []
-        if not entries:
+        if result.agrees is None:
             out.append(result)
             continue
-        if result.agrees is None:
-            out.append(dataclasses.replace(result, baseline=tuple(e.note() for e in entries)))
-            continue
-        verdict = apply_baseline(entries, result.diverging_parts, expectations_failed=bool(result.failed_expectations))
+        baseline = baselines.get(result.implementation)
+        leaves = [
+            Leaf.from_dict({"path": d.path, "change": d.change, "expected": d.expected, "observed": d.observed})
+            for d in result.leaves
+        ]
+        judged = judge_result(baseline, result.scenario, leaves, expectations_failed=bool(result.failed_expectations))
         summary = result.summary
-        if verdict.summary:
-            summary = verdict.summary if not summary else f"{verdict.summary}\n{summary}"
-        out.append(dataclasses.replace(result, status=verdict.status, baseline=verdict.notes, summary=summary))
+        if judged.summary:
+            summary = judged.summary if not summary else f"{judged.summary}\n{summary}"
+        out.append(
+            dataclasses.replace(
+                result, status=judged.status, leaves=judged.leaves, baseline=judged.notes, summary=summary
+            )
+        )
     found: list[BaselineProblem] = []
     known = set(scenario_ids)
     for baseline in baselines.values():
-        found.extend(problems(baseline, known))
+        found.extend(problems(baseline, out, known))
     return out, found
 
 
@@ -503,9 +514,7 @@ def normalize_adapter_observation(
     return normalize(raw, normalization_context(scenario, workdir, prepared.fake))
 
 
-def driver_for(
-    implementation_id: str, backend: Backend, *, workers: int = 1, cache_dir: Path | None = None
-) -> Driver:
+def driver_for(implementation_id: str, backend: Backend, *, workers: int = 1, cache_dir: Path | None = None) -> Driver:
     """The driver of a requested implementation; never raises for one that is missing (it is reported)."""
     if implementation_id == REFERENCE:
         return ReferenceDriver(backend)
@@ -518,9 +527,7 @@ def driver_for(
     status = status_of(spec, cache_dir=cache_dir)
     if not status.installed:
         return AdapterDriver(implementation_id, None, problem=status.problem, install_hint=spec.install_hint)
-    return AdapterDriver(
-        implementation_id, connector_for(implementation_id, cache_dir=cache_dir), workers=workers
-    )
+    return AdapterDriver(implementation_id, connector_for(implementation_id, cache_dir=cache_dir), workers=workers)
 
 
 # ------------------------------------------------------------------------------------------ running

@@ -28,6 +28,7 @@ __all__ = [
     "HarnessFailure",
     "Header",
     "Implementation",
+    "LeafDiff",
     "Report",
     "Result",
     "Selection",
@@ -37,7 +38,9 @@ __all__ = [
 #: Bumped only on a change an older reader would misread (a removed or retyped field, a new status).
 #: Additive changes (new keys, new record types) keep the number: readers ignore what they do not know.
 #: 2: the statuses ``known_divergence`` and ``stale`` (baselines), ``baseline`` records.
-FORMAT_VERSION: Final = 2
+#: 3: baselines of findings: results carry their differing ``leaves`` (each with the finding that explains it),
+#: stale findings are ``baseline_problem`` records (no result is ``stale`` any more), the status ``flaky``.
+FORMAT_VERSION: Final = 3
 
 #: The implementation id of the reference SDK (:mod:`harness.reference`), whose behaviour the goldens record.
 REFERENCE: Final = "reference"
@@ -63,8 +66,11 @@ class Status(StrEnum):
     #: observed and differs from the golden, but every differing part is listed in the implementation's
     #: baseline (a known, explained divergence): reported, does not fail the run
     KNOWN_DIVERGENCE = "known_divergence"
-    #: the baseline lists a divergence that no longer happens (the part now agrees): remove the entry
+    #: format 2 only (read, never written): a baseline entry whose part agreed again
     STALE = "stale"
+    #: re-run (``--retries``) with outcomes that differ between attempts; the outcomes are in ``attempts``.
+    #: Declared like a known divergence (it does not fail the run), and listed apart in every view.
+    FLAKY = "flaky"
 
     @property
     def failing(self) -> bool:
@@ -140,6 +146,23 @@ class BaselineNote:
 
 
 @dataclass(frozen=True)
+class LeafDiff:
+    """One differing leaf of a compared result (:mod:`harness.parity.leaves`): its JSON pointer from the
+    observation's root, how it differs, both values, and the finding that explains it (``None``: nobody does,
+    the result diverged because of it)."""
+
+    path: str
+    change: str
+    expected: Any = None
+    observed: Any = None
+    finding: str | None = None
+
+    @property
+    def part(self) -> str:
+        return self.path.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
 class BaselineProblem:
     """A baseline entry that fails the run without belonging to a result (it names no known scenario)."""
 
@@ -178,6 +201,20 @@ class Result:
     adapter_stderr: str = ""
     #: a known bug the skip or divergence is tracked by
     issue_url: str | None = None
+    #: every differing leaf, unexplained ones first (empty when the result agrees or was not compared)
+    leaves: tuple[LeafDiff, ...] = ()
+    #: with ``--retries``: the status of each attempt, in order (empty for a single attempt)
+    attempts: tuple[str, ...] = ()
+
+    @property
+    def explained_by(self) -> tuple[str, ...]:
+        """The findings that explain at least one of this result's leaves, in first-use order."""
+        return tuple(dict.fromkeys(leaf.finding for leaf in self.leaves if leaf.finding is not None))
+
+    @property
+    def unexplained(self) -> tuple[LeafDiff, ...]:
+        """The leaves no finding explains."""
+        return tuple(leaf for leaf in self.leaves if leaf.finding is None)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -219,11 +256,15 @@ class Counts:
     skipped: int = 0
     known_divergence: int = 0
     stale: int = 0
+    flaky: int = 0
 
     @property
     def total(self) -> int:
         """All results, whatever their status."""
-        return self.passed + self.diverged + self.errored + self.skipped + self.known_divergence + self.stale
+        return (
+            self.passed + self.diverged + self.errored + self.skipped + self.known_divergence + self.stale
+            + self.flaky
+        )
 
     @property
     def failing(self) -> int:
@@ -247,6 +288,7 @@ class Counts:
             "skipped": self.skipped,
             "known_divergence": self.known_divergence,
             "stale": self.stale,
+            "flaky": self.flaky,
             "total": self.total,
         }
 

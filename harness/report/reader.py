@@ -25,6 +25,7 @@ from harness.report.model import (
     HarnessFailure,
     Header,
     Implementation,
+    LeafDiff,
     Report,
     Result,
     Selection,
@@ -168,7 +169,32 @@ def _result(obj: Mapping[str, Any]) -> Result:
         baseline=_notes(obj),
         adapter_stderr=_get(obj, "adapter_stderr", str, optional=True) or "",
         issue_url=_get(obj, "issue_url", str, optional=True),
+        leaves=_leaves(obj),
+        attempts=_strings(obj, "attempts"),
     )
+
+
+def _leaves(obj: Mapping[str, Any]) -> tuple[LeafDiff, ...]:
+    leaves = []
+    for index, raw in enumerate(_get(obj, "leaves", list, optional=True) or []):
+        if not isinstance(raw, dict):
+            raise _FieldError(f"leaves[{index}]", "expected an object")
+        try:
+            change = _get(raw, "change", str)
+            if change not in ("changed", "added", "removed"):
+                raise _FieldError("change", f"unknown change {change!r} (expected changed, added or removed)")
+            leaves.append(
+                LeafDiff(
+                    path=_get(raw, "path", str),
+                    change=change,
+                    expected=raw.get("expected"),
+                    observed=raw.get("observed"),
+                    finding=_get(raw, "finding", str, optional=True),
+                )
+            )
+        except _FieldError as exc:
+            raise _FieldError(f"leaves[{index}].{exc.field}", exc.message) from None
+    return tuple(leaves)
 
 
 def _notes(obj: Mapping[str, Any]) -> tuple[BaselineNote, ...]:
@@ -211,6 +237,7 @@ def _footer(obj: Mapping[str, Any]) -> Footer:
             skipped=_get(counts_raw, "skipped", int),
             known_divergence=_get(counts_raw, "known_divergence", int, optional=True) or 0,
             stale=_get(counts_raw, "stale", int, optional=True) or 0,
+            flaky=_get(counts_raw, "flaky", int, optional=True) or 0,
         )
     except _FieldError as exc:
         raise _FieldError(f"counts.{exc.field}", exc.message) from None

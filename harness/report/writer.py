@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from harness._atomic import write_text_atomic
-from harness.report.model import BaselineProblem, Footer, HarnessFailure, Header, Report, Result
+from harness.report.model import BaselineProblem, Footer, HarnessFailure, Header, LeafDiff, Report, Result
 
 __all__ = [
     "ReportPaths",
     "baseline_problem_record",
+    "leaf_record",
     "footer_record",
     "header_record",
     "result_record",
@@ -95,7 +96,19 @@ def result_record(result: Result) -> dict[str, Any]:
         ],
         "adapter_stderr": result.adapter_stderr,
         "issue_url": result.issue_url,
+        "leaves": [leaf_record(leaf) for leaf in result.leaves],
+        "attempts": list(result.attempts),
     }
+
+
+def leaf_record(leaf: LeafDiff) -> dict[str, Any]:
+    """One differing leaf; the side a change lacks is left out (``added`` has no ``expected``)."""
+    out: dict[str, Any] = {"path": leaf.path, "change": leaf.change, "finding": leaf.finding}
+    if leaf.change != "added":
+        out["expected"] = leaf.expected
+    if leaf.change != "removed":
+        out["observed"] = leaf.observed
+    return out
 
 
 def baseline_problem_record(problem: BaselineProblem) -> dict[str, Any]:

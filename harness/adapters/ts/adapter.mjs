@@ -121,18 +121,46 @@ function classify(error, mode) {
   if (/^(Codex config override|Unsupported Codex config override|outputSchema must be)/.test(message)) {
     return "invalid_options";
   }
-  if (message.startsWith("Child process has no ")) return "unknown";
+  if (message.startsWith("Child process has no ") || error?.uncaught) return "unknown";
   // run() throws `new Error(turnFailure.message)` on turn.failed; runStreamed() never throws for it.
   return mode === "run" && error?.constructor === Error ? "turn_failed" : "unknown";
 }
 
 function errorRecord(error, mode) {
-  const cls = error?.constructor?.name ?? error?.name ?? typeof error;
+  const name = error?.constructor?.name ?? error?.name ?? typeof error;
+  const cls = error?.uncaught ? `uncaught ${name}` : name;
   return { kind: classify(error, mode), class: cls, message: String(error?.message ?? error) };
 }
 
 function plain(value) {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
+}
+
+// The SDK writes the prompt to child.stdin without an 'error' listener (dist/index.js, `child.stdin.write`):
+// when codex exits before reading stdin, the EPIPE is an uncaught exception that would kill this process.
+// That is the SDK's behaviour, so the turn in progress records it as its error (kind unknown) and the
+// adapter lives on; outside a turn it is a crash of the adapter itself.
+let failTurn = null;
+process.on("uncaughtException", (error) => {
+  if (failTurn !== null) {
+    failTurn(error);
+    return;
+  }
+  process.stderr.write(`adapter: uncaught exception: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});
+
+async function guarded(work) {
+  const crash = new Promise((_, reject) => {
+    failTurn = (error) => reject(Object.assign(error, { uncaught: true }));
+  });
+  const task = work();
+  task.catch(() => {}); // once the crash wins the race, a later rejection of the abandoned turn is not news
+  try {
+    return await Promise.race([task, crash]);
+  } finally {
+    failTurn = null;
+  }
 }
 
 function record(mode, error = null) {
@@ -181,21 +209,23 @@ async function runCase(testCase, codexPath) {
       timer = setTimeout(() => controller.abort(), turn.abort_after_ms);
     }
     try {
-      if (mode === "streamed") {
-        const { events } = await thread.runStreamed(turn.input, turnOptions(turn.turn_options, signal));
-        for await (const event of events) {
-          rec.events.push(plain(event));
+      await guarded(async () => {
+        if (mode === "streamed") {
+          const { events } = await thread.runStreamed(turn.input, turnOptions(turn.turn_options, signal));
+          for await (const event of events) {
+            rec.events.push(plain(event));
+          }
+          rec.result = { thread_id: thread.id, final_response: null, items: null, usage: null };
+        } else {
+          const result = await thread.run(turn.input, turnOptions(turn.turn_options, signal));
+          rec.result = {
+            thread_id: thread.id,
+            final_response: result.finalResponse,
+            items: plain(result.items),
+            usage: plain(result.usage),
+          };
         }
-        rec.result = { thread_id: thread.id, final_response: null, items: null, usage: null };
-      } else {
-        const result = await thread.run(turn.input, turnOptions(turn.turn_options, signal));
-        rec.result = {
-          thread_id: thread.id,
-          final_response: result.finalResponse,
-          items: plain(result.items),
-          usage: plain(result.usage),
-        };
-      }
+      });
     } catch (error) {
       rec.error = errorRecord(error, mode);
     } finally {
