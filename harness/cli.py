@@ -234,6 +234,7 @@ def parity(
     [bold]parity.md[/], [bold]parity.html[/] and [bold]junit.xml[/].
     Exit status: 0 if nothing diverged, errored or went stale, 1 otherwise, 2 if the harness failed.
     """
+    _check_out_dir(out_dir)
     backend = backend_factory()
     tag_list = tags or []
     implementations = _implementations(impl)
@@ -291,6 +292,18 @@ def parity(
     out.print("reports: " + ", ".join(str(p) for p in paths.all()), soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse an ``--out`` that cannot hold the reports *before* the run, not after it (exit 2, one line)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise HarnessError(f"--out {out_dir}: not a directory (it names a file); give a folder for the reports")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(f"--out {out_dir}: cannot create the folder: {exc.strerror or exc}") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise HarnessError(f"--out {out_dir}: the folder is not writable")
 
 
 def _all_ids(
@@ -497,13 +510,18 @@ def validate(
     missing = [p for p in targets if not p.exists()]
     if missing:
         raise HarnessError(f"{missing[0]}: no such file or directory")
+    files = [t for t in targets if t.is_file()] + [
+        f for t in targets if t.is_dir() for f in t.rglob("*") if f.suffix in (".yaml", ".yml", ".json")
+    ]
+    if not files:
+        raise HarnessError(f"no scenario files in {', '.join(map(str, targets))}: nothing to validate")
     errors = backend.validate_paths(targets)
     for error in errors:
         typer.echo(str(error))
     if errors:
         typer.echo(f"{len(errors)} problem(s) found", err=True)
         raise typer.Exit(2)
-    typer.echo("all scenarios valid")
+    typer.echo(f"all {len(files)} scenario file(s) valid")
 
 
 @app.command("list")

@@ -128,7 +128,10 @@ def test_missing_scenarios_dir(project: Path) -> None:
 
 def test_validate(project: Path) -> None:
     code, out, _ = run("validate")
-    assert code == 0 and "all scenarios valid" in out
+    assert code == 0 and "scenario file(s) valid" in out
+    (project / "empty").mkdir()
+    code, _, err = run("validate", "empty")
+    assert code == 2 and err.startswith("error: no scenario files in empty"), err
     (project / "scenarios" / "broken.json").write_text("{\n  oops")
     code, out, err = run("validate", "scenarios")
     assert code == 2

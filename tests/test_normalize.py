@@ -186,3 +186,16 @@ def test_telemetry_and_logs_records_are_normalized() -> None:
     assert out["logs"][0]["measurements"] == {"duration_ms": "<duration>", "input_tokens": 10}
     assert out["logs"][0]["metadata"]["thread_id"] == "<thread:1>"
     assert out["logs"][0]["correlation_id"] == "<cid:1>"
+
+
+def test_long_json_text_is_digested_over_its_content_not_its_key_order() -> None:
+    from harness.scenario.normalize import LONG_STRING, normalize
+
+    big = "x" * (LONG_STRING + 10)
+    codex_order = json.dumps({"id": "item_1", "type": "command_execution", "aggregated_output": big, "exit_code": 0})
+    sdk_order = json.dumps({"id": "item_1", "aggregated_output": big, "exit_code": 0, "type": "command_execution"})
+    a = normalize({"events": [codex_order]})["events"][0]
+    b = normalize({"events": [sdk_order]})["events"][0]
+    assert a == b and a.startswith("<long string: ")
+    changed = json.dumps({"id": "item_1", "type": "command_execution", "aggregated_output": big + "!", "exit_code": 0})
+    assert normalize({"events": [changed]})["events"][0] != a

@@ -78,7 +78,14 @@ CASES: dict[str, tuple[str, str]] = {
         "7:26: expect.error.message matches: invalid regular expression: missing ), unterminated subpattern at "
         "position 0",
     ),
-    "yaml_syntax": ("title: t\nplan: [\ninput: hi\n", "4:1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+    "yaml_syntax": (
+        "title: t\nplan: [\ninput: hi\n",
+        "2:7: invalid YAML: expected ',' or ']', but got '<stream end>' at line 4 while parsing a flow sequence",
+    ),
+    "yaml_unclosed_quote": (
+        'title: "unclosed\ninput: hi\n' + OK_PLAN,
+        "1:8: invalid YAML: found unexpected end of stream at line 6 while scanning a quoted scalar",
+    ),
     "duplicate_key": ("title: t\ntitle: u\n" + OK_PLAN + "input: hi\n", "2:1: title: duplicate key 'title'"),
     "input_wrong_type": (
         "title: t\n" + OK_PLAN + "input: 42\n",

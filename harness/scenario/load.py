@@ -283,8 +283,13 @@ def _check_file(file: Path, root: Path | None = None) -> tuple[Scenario | None, 
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = composed.build(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # Where the construct began (an unclosed quote, a flow collection) beats where the parser gave up,
+        # which for an unterminated quote is the end of the file.
+        mark = exc.context_mark or exc.problem_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context_mark is not None and exc.context and exc.problem:
+            end = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark is not None else ""
+            problem = f"{exc.problem}{end} {exc.context}"
         return None, [
             ScenarioError(
                 f"invalid YAML: {problem}",

@@ -22,7 +22,8 @@ observation is
 5. **timestamps** (ISO 8601) -> ``<timestamp>``; **durations** (numbers under ``duration_ms``, ``elapsed``,
    ``wall_time``... keys, in mappings or inside JSON text) -> ``<duration>``;
 6. **long strings** (over :data:`LONG_STRING` characters, e.g. a 200 KB event line) ->
-   ``<long string: N chars, sha256 XXXXXXXXXXXX>``, so goldens stay small but still change when the text does.
+   ``<long string: N chars, sha256 XXXXXXXXXXXX>``, so goldens stay small but still change when the text does;
+   JSON text is measured and digested in canonical form (sorted keys), so key order never counts.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import json
 import re
 import tempfile
 from collections.abc import Callable, Iterable
@@ -229,6 +231,20 @@ def _number_ids(data: Any, candidates: set[str], placeholder: str) -> Any:
     return _map(data, replace)
 
 
+def _digested(text: str) -> str:
+    """A long string as its length and digest. JSON text is digested in canonical form (sorted keys, compact,
+    raw UTF-8): the digest is of the *content*, so an SDK that re-serializes an event or item in its own key
+    order (openai-agents' 269 KB ``command_execution`` item) digests like the line codex printed."""
+    canonical = text
+    if text[:1] in ("{", "["):
+        try:
+            canonical = json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        except ValueError:
+            canonical = text
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"<long string: {len(canonical)} chars, sha256 {digest}>"
+
+
 def normalize(observation: dict[str, Any], context: NormalizationContext | None = None) -> dict[str, Any]:
     """A normalized deep copy of ``observation`` (see the module docstring for the rules)."""
     context = context or NormalizationContext()
@@ -277,10 +293,7 @@ def normalize(observation: dict[str, Any], context: NormalizationContext | None 
     def times(text: str) -> str:
         text = _TIMESTAMP.sub("<timestamp>", text)
         text = _DURATION_IN_TEXT.sub(r'"\1"\2:\3"<duration>"', text)
-        if len(text) > LONG_STRING:
-            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-            text = f"<long string: {len(text)} chars, sha256 {digest}>"
-        return text
+        return _digested(text) if len(text) > LONG_STRING else text
 
     result: dict[str, Any] = _map(data, times)
     return result
