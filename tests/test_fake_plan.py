@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import PlanError
 from harness.fake import Plan, load_plan
-from harness.fake.compile import compile_step
+from harness.fake.codex.compile import compile_step
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "0.169.0" / "agent_message.jsonl"
 
@@ -79,6 +79,9 @@ def test_from_mapping_names_source_and_field(tmp_path: Path) -> None:
     with pytest.raises(PlanError) as info:
         Plan.from_mapping({"steps": [{"lines": [1]}]}, base_dir=tmp_path, source=Path("scenario.yaml"))
     assert str(info.value) == "scenario.yaml: steps[0].lines[0]: expected a string, got number 1"
+    with pytest.raises(PlanError) as empty:
+        Plan.from_mapping({"steps": []}, base_dir=tmp_path, source=Path("scenario.yaml"))
+    assert str(empty.value) == "scenario.yaml: steps: a plan needs at least one step"
 
 
 BAD_PLANS = [
@@ -87,6 +90,8 @@ BAD_PLANS = [
     ("stepz: []", 1, "stepz", "unknown key 'stepz'"),
     ("description: x", 1, None, "missing required key 'steps'"),
     ("steps: {}", 1, "steps", "expected a list of steps"),
+    ("steps: []", 1, "steps", "a plan needs at least one step"),
+    ("description: nothing to do\nsteps: []\n", 2, "steps", "a plan needs at least one step"),
     ("steps:\n  - {}", 2, "steps[0]", "exactly one of replay, lines, events (got none)"),
     ("steps:\n  - lines: [a]\n    events: []", 2, "steps[0]", "got lines and events"),
     ("steps:\n  - replay: nope.jsonl", 2, "steps[0].replay", "cannot read fixture"),

@@ -192,7 +192,9 @@ def test_log_records_argv_stdin_env_cwd_and_output_schema(tmp_path: Path) -> Non
         "cwd",
         "env",
         "output_schema",
+        "images",
     ]
+    assert [(i.path, i.exists, i.sha256) for i in inv.images] == [("a b.png", False, None)]
 
 
 def test_log_records_other_codex_and_openai_variables_but_nothing_else(tmp_path: Path) -> None:

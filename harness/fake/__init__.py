@@ -1,19 +1,34 @@
-"""The fake ``codex`` executable: replays fixture transcripts, injects faults, records invocations.
+"""The fakes of the harness, one per thing an SDK talks to: :mod:`.codex` (the ``codex exec --json`` binary),
+:mod:`.appserver` (``codex app-server``) and :mod:`.responses` (the model's Responses API).
 
-A plan (YAML/JSON, ``docs/fake-codex.md``) says what each invocation prints and which faults it injects.
-:func:`build_fake` compiles it into a directory whose ``codex`` executable any SDK, in any language, can be
-pointed at; it costs a couple of milliseconds per invocation instead of a Python start-up, and appends one
-JSON record per invocation to the log, read back with :func:`read_log`. ``harness-fake-codex`` (:mod:`.cli`)
-is the same fake driven by ``HARNESS_FAKE_PLAN``/``HARNESS_FAKE_LOG`` alone.
+The fake codex's public names are re-exported here (``from harness.fake import build_fake, read_log, Plan``), as
+they were before the fakes got a package each; they are imported on first use, so importing another fake does not
+load the codex compiler and YAML.
 """
 
-from harness.fake.compile import build_fake
-from harness.fake.log import Invocation, read_log
-from harness.fake.plan import BigLine, Faults, MalformedLine, Plan, Step, load_plan
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the launcher's Python side ~3 ms
+if TYPE_CHECKING:
+    from harness.fake.codex import (
+        BigLine,
+        Faults,
+        ImageRecord,
+        Invocation,
+        MalformedLine,
+        Plan,
+        Step,
+        build_fake,
+        load_plan,
+        read_log,
+    )
 
 __all__ = [
     "BigLine",
     "Faults",
+    "ImageRecord",
     "Invocation",
     "MalformedLine",
     "Plan",
@@ -22,3 +37,15 @@ __all__ = [
     "load_plan",
     "read_log",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("harness.fake.codex"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

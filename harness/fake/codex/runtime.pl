@@ -1,7 +1,7 @@
 # Runtime of the compiled fake codex (see docs/fake-codex.md).
 #
-# harness/fake/compile.py writes an executable perl script: a generated header that defines $DIR, $PLAN_PATH,
-# $LOG_PATH, $HASH, $PY and @RESUME (each step's resume id or undef; every user string hex-encoded, so nothing
+# harness/fake/codex/compile.py writes an executable perl script: a generated header that defines $DIR, $PLAN_PATH,
+# $LOG_PATH, $HASH, $PY, $LAUNCHER and @RESUME (each step's resume id or undef; every user string hex-encoded, so nothing
 # needs quoting), followed by this file verbatim.  The operations of step i are in steps/<i>.pl, compiled only
 # for the step that runs: perl parses ~5 us per step, which made 300-step plans 1.5 ms slower.  Why perl and not sh + coreutils: one process does everything (no children, so nothing can be
 # orphaned when an SDK kills the fake), it reads stdin and the --output-schema file byte-exact, appends the log
@@ -70,13 +70,15 @@ sub mkpath {
     }
 }
 
-# A plan named in the environment that is not the one baked in: let Python compile it and exec the result.
+# A plan named in the environment that is not the one baked in: hand over to the launcher (launcher.pl), which
+# runs that plan's cached compiled fake or lets Python ($PY, the interpreter that built this fake) compile it.
 # The baked log goes along unless the environment names one.
 my $env_plan = $ENV{HARNESS_FAKE_PLAN};
 if (defined $env_plan && $env_plan ne '' && $env_plan ne $PLAN_PATH) {
     $ENV{HARNESS_FAKE_LOG} = $LOG_PATH if $LOG_PATH ne '' && !(defined $ENV{HARNESS_FAKE_LOG} && $ENV{HARNESS_FAKE_LOG} ne '');
-    exec {$PY} $PY, '-m', 'harness.fake.cli', @ARGV;
-    wr(\*STDERR, "harness fake codex: cannot run $PY for HARNESS_FAKE_PLAN=$env_plan: $!\n");
+    $ENV{HARNESS_FAKE_PYTHON} = $PY unless defined $ENV{HARNESS_FAKE_PYTHON} && $ENV{HARNESS_FAKE_PYTHON} ne '';
+    exec {$^X} $^X, $LAUNCHER, @ARGV;
+    wr(\*STDERR, "harness fake codex: cannot run $^X $LAUNCHER for HARNESS_FAKE_PLAN=$env_plan: $!\n");
     exit 2;
 }
 
@@ -91,12 +93,15 @@ $state .= "/$HASH" if $state ne '';
 my %VALUE_OPT = map { $_ => 1 } qw(-c --config -m --model -s --sandbox -C --cd --add-dir -p --profile
     --output-schema -o --output-last-message -i --image --thread-source --color --cyber-access-program
     --enable --disable --local-provider);
-my ($resume, $schema_path);
+# Every `--image V` / `-i V` / `--image=V` value, split on commas as codex does, is recorded with its digest.
+my ($resume, $schema_path, @images);
 for (my $k = 0; $k < @ARGV; $k++) {
     my $arg = $ARGV[$k];
     last if $arg eq '--';
     if ($arg eq '--output-schema') { $schema_path = $ARGV[$k + 1]; $k++; next }
     if ($arg =~ /\A--output-schema=(.*)\z/s) { $schema_path = $1; next }
+    if ($arg eq '--image' || $arg eq '-i') { push @images, split(/,/, $ARGV[$k + 1]) if defined $ARGV[$k + 1]; $k++; next }
+    if ($arg =~ /\A--image=(.*)\z/s) { push @images, split(/,/, $1); next }
     if ($VALUE_OPT{$arg}) { $k++; next }
     if ($arg eq 'resume' && !defined $resume) {
         my $next = $ARGV[$k + 1];
@@ -162,6 +167,19 @@ if ($step && $step->{n}) {
 
 my $schema = defined $schema_path ? slurp($schema_path) : undef;
 
+sub image_record {
+    # {path, exists, sha256} at invocation time, i.e. when codex would read the attachment.  Digest::SHA is loaded
+    # only when an image is named (it costs ~3 ms); where it is missing (perl-base alone) sha256 is null.
+    my ($path) = @_;
+    my $exists = -e $path ? 'true' : 'false';
+    my $sha = 'null';
+    if (-f _) {
+        my $data = slurp($path);
+        if (defined $data && eval { require Digest::SHA; 1 }) { $sha = '"' . Digest::SHA::sha256_hex($data) . '"' }
+    }
+    return '{"path":' . js($path) . ',"exists":' . $exists . ',"sha256":' . $sha . '}';
+}
+
 if ($log ne '') {
     my $cwd = readlink('/proc/self/cwd');
     if (!defined $cwd) { require Cwd; $cwd = Cwd::getcwd() }
@@ -180,7 +198,8 @@ if ($log ne '') {
         . ',"stdin":' . js($stdin)
         . ',"cwd":' . js($cwd)
         . ',"env":{' . join(',', @env) . '}'
-        . ',"output_schema":' . js($schema) . "}\n";
+        . ',"output_schema":' . js($schema)
+        . (@images ? ',"images":[' . join(',', map { image_record($_) } @images) . ']' : '') . "}\n";
     my $fh;
     if (!open($fh, '>>', $log)) {
         wr(\*STDERR, "harness fake codex: cannot append to log $log: $!\n");

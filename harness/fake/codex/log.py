@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 
-__all__ = ["ENV_KEYS", "Invocation", "read_log"]
+__all__ = ["ENV_KEYS", "ImageRecord", "Invocation", "read_log"]
 
 #: The environment variables every record carries (``None`` when unset): what an SDK sets for codex. A record also
 #: carries every other ``CODEX_*``/``OPENAI_*`` variable and ``RUST_LOG`` that was set (sorted, after these).
@@ -29,6 +29,26 @@ ENV_KEYS = (
 
 
 @dataclass(frozen=True)
+class ImageRecord:
+    """One ``--image``/``-i`` value as the fake saw it when it started, i.e. when codex would read the attachment.
+
+    ``path`` is the value as given (relative to the invocation's ``cwd``; a comma-separated value is split, as codex
+    splits it); ``sha256`` is the hex digest of the file's content, ``None`` when it is not a readable regular file
+    (or, on a perl without ``Digest::SHA``, always)."""
+
+    path: str
+    exists: bool
+    sha256: str | None
+
+    @classmethod
+    def from_json(cls, data: Any) -> ImageRecord:
+        exists = data["exists"]
+        if not isinstance(exists, bool):
+            raise TypeError(f"images[].exists must be a boolean, got {exists!r}")
+        return cls(path=str(data["path"]), exists=exists, sha256=data["sha256"])
+
+
+@dataclass(frozen=True)
 class Invocation:
     """One run of the fake codex.
 
@@ -36,6 +56,8 @@ class Invocation:
     ``stdin`` is ``None`` when the step had ``exit_before_stdin``; ``output_schema`` is the content of the
     ``--output-schema`` file, ``None`` without the flag or when the file could not be read. Bytes that are not
     UTF-8 arrive as U+FFFD. ``env`` is a dict, so an Invocation compares by value but is not hashable.
+    ``images`` lists the ``--image`` values in argv order; ``()`` when there were none (the record then has no
+    ``images`` key at all, so logs written before the field existed read the same).
     """
 
     step: int | None
@@ -44,6 +66,7 @@ class Invocation:
     cwd: str
     env: dict[str, str | None]
     output_schema: str | None
+    images: tuple[ImageRecord, ...] = ()
 
     @classmethod
     def from_json(cls, data: Any) -> Invocation:
@@ -55,6 +78,7 @@ class Invocation:
             cwd=data["cwd"],
             env={k: env.get(k) for k in ENV_KEYS} | dict(env),
             output_schema=data["output_schema"],
+            images=tuple(ImageRecord.from_json(i) for i in data.get("images", ())),
         )
 
 

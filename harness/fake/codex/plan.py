@@ -334,6 +334,10 @@ class _Builder:
         steps_value = top["steps"]
         if not isinstance(steps_value, list):
             raise self.error(("steps",), f"expected a list of steps, got {_kind(steps_value)}")
+        if not steps_value:
+            # A fake with no step can only ever answer "no step left": always a mistake in the plan, so say so
+            # at load time rather than at the SDK's first turn.
+            raise self.error(("steps",), "a plan needs at least one step")
         description = self.string(top["description"], ("description",)) if "description" in top else None
         steps = tuple(self.step(value, i) for i, value in enumerate(steps_value))
         return Plan(steps=steps, base_dir=self.base_dir, source=self.source, description=description)
