@@ -39,7 +39,7 @@ from harness.report.parity import (
     plan_refresh,
 )
 from harness.report.reader import read_report
-from harness.report.render import matrix_table, results_table, summary_table
+from harness.report.render import findings_table, matrix_table, results_table, summary_table
 from harness.report.writer import write_reports
 
 __all__ = ["app", "main"]
@@ -274,6 +274,7 @@ def parity(
     out.print(summary_table(report))
     if len(implementations) > 1:
         out.print(matrix_table(report))
+        out.print(findings_table(report))
     if not report.ok:
         if report.counts.failing:
             out.print(results_table(report, failing_only=True))

@@ -55,7 +55,10 @@ def test_parity_without_goldens_fails_with_a_hint(project: Path) -> None:
         "parity.md",
         "parity.html",
         "junit.xml",
+        "badges",
     }
+    badge = (project / "reports" / "badges" / "reference.svg").read_text()
+    assert badge.startswith("<svg") and "reference" in badge and "#cf222e" in badge, "a failing run's badge is red"
 
 
 def test_refresh_then_parity_passes_in_parallel(project: Path) -> None:

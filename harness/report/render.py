@@ -23,6 +23,7 @@ from rich.text import Text
 from harness.report.model import Report, Result, Status
 
 __all__ = [
+    "findings_table",
     "STATUS_STYLES",
     "render_html",
     "render_junit",
@@ -195,6 +196,33 @@ def matrix_table(report: Report) -> Table:
     return table
 
 
+def findings_table(report: Report) -> Table:
+    """Per implementation: its conformance, then one row per finding (and one for unexplained differences):
+    what the run ends with, instead of one line per divergence."""
+    from harness.report.verdict import conformance, finding_rows
+
+    table = Table(show_header=True, header_style="bold", title="findings per implementation")
+    table.add_column("implementation", no_wrap=True)
+    table.add_column("finding", overflow="fold")
+    table.add_column("scenarios", justify="right")
+    table.add_column("reason / example", overflow="fold")
+    for implementation in report.implementation_ids:
+        rows = finding_rows(report, implementation)
+        figure = conformance(report, implementation)
+        table.add_row(
+            Text(implementation, style="bold"),
+            Text(f"conformance {figure.percent}", style="bold"),
+            f"{figure.agreeing}/{figure.compared}",
+            "of compared (scenario, part) pairs agree",
+        )
+        for row in rows:
+            name = Text(row.finding or "UNEXPLAINED", style="bold red" if row.finding is None else "")
+            issue = f" ({row.issue})" if row.issue else ""
+            table.add_row("", name, str(len(row.scenarios)), f"{row.reason}{issue}\ne.g. {row.example_scenario}: "
+                          f"{row.example_text()}")
+    return table
+
+
 def render_text(report: Report, *, width: int = 120) -> str:
     """Plain text (no colour) of the summary, matrix and results tables, for logs and tests."""
     buffer = io.StringIO()
@@ -239,6 +267,7 @@ def render_markdown(report: Report) -> str:
     out += [f"| {s.value} | {getattr(counts, s.value)} |" for s in _statuses(report)]
     out += [f"| **total** | **{counts.total}** |", ""]
     out += _md_implementations(report)
+    out += _md_findings(report)
     out += _md_matrix(report)
     if report.baseline_problems:
         out += ["## Baseline problems", ""]
@@ -257,7 +286,15 @@ def render_markdown(report: Report) -> str:
             f"| {_md_cell(r.observed)} | {r.agreement} | {_md_cell(r.title)} |"
         )
     out.append("")
-    non_passing = [r for r in report.results if r.status is not Status.PASSED]
+    skipped = [r for r in report.results if r.status is Status.SKIPPED]
+    if skipped:
+        out += ["## Skipped", "", "| scenario | implementation | reason |", "|---|---|---|"]
+        out += [f"| `{_md_cell(r.scenario)}` | {_md_cell(r.implementation)} | {_md_cell(r.skip_reason or '')} |"
+                for r in skipped]
+        out.append("")
+    # Known divergences are told once per finding (above); the sections below are what needs a reader.
+    non_passing = [r for r in report.results if r.status not in (Status.PASSED, Status.SKIPPED,
+                                                                  Status.KNOWN_DIVERGENCE)]
     if non_passing:
         out += ["## Not passing", ""]
     for r in non_passing:
@@ -269,11 +306,45 @@ def render_markdown(report: Report) -> str:
         reason = _failure_text(r)
         if reason:
             out += [_md_code(reason), ""]
+        if r.unexplained:
+            out += ["Unexplained differences (no finding matches them):", ""]
+            out += [f"- `{_md_cell(leaf.path)}` {leaf.change}: `{_md_cell(_leaf_value(leaf.expected))}` → "
+                    f"`{_md_cell(_leaf_value(leaf.observed))}`" for leaf in r.unexplained[:20]]
+            out.append("")
         if r.diff:
             out += ["Diff (golden → observed):", "", _md_code(r.diff, "diff"), ""]
         if r.harness_error is not None and r.harness_error.traceback:
             out += ["Traceback:", "", _md_code(r.harness_error.traceback), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _leaf_value(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _md_findings(report: Report) -> list[str]:
+    """Per implementation: conformance and one row per finding (scenarios affected, issue, one example)."""
+    from harness.report.verdict import conformance, finding_rows
+
+    out = ["## Findings", ""]
+    for implementation in report.implementation_ids:
+        figure = conformance(report, implementation)
+        rows = finding_rows(report, implementation)
+        out += [f"### {implementation}: conformance {figure.percent} ({figure.agreeing}/{figure.compared} "
+                "compared (scenario, part) pairs agree)", ""]
+        if not rows:
+            out += ["No differences.", ""]
+            continue
+        out += ["| finding | reason | scenarios | issue | example (golden → observed) |", "|---|---|---:|---|---|"]
+        for row in rows:
+            out.append(
+                f"| {'**unexplained**' if row.finding is None else f'`{_md_cell(row.finding)}`'} "
+                f"| {_md_cell(row.reason)} | {len(row.scenarios)} | {_md_cell(row.issue or '')} "
+                f"| `{_md_cell(row.example_scenario)}`: {_md_cell(row.example_text())} |"
+            )
+        out.append("")
+    return out
 
 
 def _md_implementations(report: Report) -> list[str]:

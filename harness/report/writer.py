@@ -24,6 +24,7 @@ __all__ = [
     "header_record",
     "result_record",
     "to_jsonl",
+    "write_badges",
     "write_json",
     "write_reports",
 ]
@@ -170,6 +171,23 @@ class ReportPaths:
         return (self.json, self.markdown, self.html, self.junit)
 
 
+def write_badges(report: Report, directory: Path) -> list[Path]:
+    """``<directory>/<implementation>.svg`` for each implementation: its conformance, green when none of its
+    results fails the run."""
+    from harness.report.verdict import badge_svg, conformance
+
+    written = []
+    for implementation in report.implementation_ids:
+        failing = any(r.status.failing for r in report.results if r.implementation == implementation) or any(
+            p.implementation == implementation for p in report.baseline_problems
+        )
+        figure = conformance(report, implementation)
+        path = directory / f"{implementation}.svg"
+        write_text_atomic(path, badge_svg(implementation, figure.percent, ok=not failing))
+        written.append(path)
+    return written
+
+
 def write_reports(report: Report, out_dir: Path) -> ReportPaths:
     """Write ``parity.json``, ``parity.md``, ``parity.html`` and ``junit.xml`` into ``out_dir``.
 
@@ -183,6 +201,7 @@ def write_reports(report: Report, out_dir: Path) -> ReportPaths:
         html=out_dir / "parity.html",
         junit=out_dir / "junit.xml",
     )
+    write_badges(report, out_dir / "badges")
     write_text_atomic(paths.markdown, render_markdown(report))
     write_text_atomic(paths.html, render_html(report))
     write_text_atomic(paths.junit, render_junit(report))
