@@ -263,3 +263,26 @@ def test_noncanonical_renderings_round_trip(case: tuple[ev.ThreadEvent, str, boo
 def test_arbitrary_objects_with_a_type_round_trip(fields: dict[str, Any], kind: str) -> None:
     line = json.dumps({"type": kind, **fields}, ensure_ascii=False, separators=(",", ":"))
     assert ev.serialize(ev.parse(line)) == line
+
+
+@SETTINGS
+@given(events)
+def test_fast_path_agrees_with_the_exact_reader(event: ev.ThreadEvent) -> None:
+    # Whatever path parse took for a canonical line, the exact reader (the slow path, which never trusts
+    # msgspec) reads the same data from it, and both input types give the same class and value.
+    line = ev.serialize(event)
+    exact = ev._parse_exact(line, False)
+    for given_line in (line, line.encode(), line + "\n"):
+        parsed = ev.parse(given_line)
+        assert type(parsed) is type(exact) and parsed == exact
+        assert ev.serialize(parsed) == line
+
+
+@SETTINGS
+@given(noncanonical())
+def test_noncanonical_renderings_agree_with_the_exact_reader(case: tuple[ev.ThreadEvent, str, bool]) -> None:
+    _, line, _ = case
+    for given_line in (line, line.encode()):
+        parsed = ev.parse(given_line)
+        assert parsed == ev._parse_exact(line, False)
+        assert ev.serialize(parsed) == line

@@ -7,6 +7,7 @@ import io
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -106,7 +107,7 @@ def test_limit_is_exclusive_of_the_terminator() -> None:
 
 
 def test_default_limit_is_64_mib() -> None:
-    assert ev.iter_events.__kwdefaults__["max_line_bytes"] == 64 * 1024 * 1024
+    assert (ev.iter_events.__kwdefaults__ or {})["max_line_bytes"] == 64 * 1024 * 1024
 
 
 def test_events_are_yielded_as_lines_arrive_on_a_pipe() -> None:
@@ -157,3 +158,37 @@ def test_is_lazy_over_a_generator_backed_stream() -> None:
     next(stream)
     assert pulled == [0]
     assert len(list(stream)) == 2
+
+
+def test_agrees_with_parsing_each_line_of_every_real_transcript() -> None:
+    transcripts = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "real").glob("*/*.jsonl"))
+    assert transcripts
+    for path in transcripts:
+        data = path.read_bytes()
+        expected = [ev.parse(line) for line in data.split(b"\n") if line]
+        for size in (5, 4096):  # lines cut across reads, and many lines per read
+            assert list(ev.iter_events(Trickle(data, size=size))) == expected  # type: ignore[arg-type]
+
+
+def test_many_lines_per_read_keep_numbers_limits_and_blank_lines() -> None:
+    good = b'{"type":"error","message":"' + b"z" * 10 + b'"}'
+    data = b"\n".join([STARTED, b"", b" \t", b"\r", good, STARTED + b"\r", MESSAGE]) + b"\n"
+    events = _all(data)  # one read: every line is complete in the buffer
+    assert [type(e) for e in events] == [
+        ev.TurnStartedEvent,
+        ev.ThreadErrorEvent,
+        ev.TurnStartedEvent,
+        ev.ItemCompletedEvent,
+    ]
+    with pytest.raises(LineTooLongError) as info:
+        _all(STARTED + b"\n" + good + b"\n" + STARTED + b"\n", max_line_bytes=len(good) - 1)
+    assert info.value.line_number == 2
+    assert len(_all(STARTED + b"\n" + good + b"\r\n" + STARTED, max_line_bytes=len(good))) == 3
+    with pytest.raises(EventParseError) as error:
+        _all(b"\n".join([STARTED, b"", STARTED, b"{oops", STARTED]))
+    assert error.value.line_number == 4 and error.value.raw_line == "{oops"
+
+
+def test_stray_carriage_returns_still_parse() -> None:
+    events = _all(STARTED + b"\r\r\n" + MESSAGE + b"\r")
+    assert [ev.serialize(e).encode() for e in events] == [STARTED, MESSAGE]

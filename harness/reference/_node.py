@@ -187,6 +187,8 @@ def _union_of_nodes(members: list[Any]) -> Converter:
 def _converter(tp: Any) -> Converter:
     if tp is Any:
         return _any
+    if isinstance(tp, typing.TypeVar):  # a generic node's parameter (an item event's ``item``): its bound
+        return _any if tp.__bound__ is None else _converter(tp.__bound__)
     if tp is str:
         return _expect("string", lambda v: isinstance(v, str))
     if tp is bool:
