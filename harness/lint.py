@@ -199,11 +199,17 @@ def _is_real(path: Path) -> bool:
     return bool(_VERSION_DIR.match(path.parent.name))
 
 
+#: Folders below a fixture root that hold other protocols' JSON lines, not ``codex exec --json`` transcripts:
+#: ``wire/`` (model requests), ``appserver/`` (JSON-RPC sessions, checked by harness.fake.appserver's reader),
+#: ``mcp/`` (MCP traffic).
+_NOT_TRANSCRIPTS = ("wire", "appserver", "mcp")
+
+
 def _walk(directory: Path) -> list[Path]:
-    """Every ``*.jsonl`` below ``directory``, skipping ``wire/`` folders (requests, not transcripts)."""
+    """Every ``*.jsonl`` below ``directory``, skipping the folders of :data:`_NOT_TRANSCRIPTS`."""
     found = []
     for path in directory.rglob("*.jsonl"):
-        if "wire" in path.relative_to(directory).parts[:-1]:
+        if any(part in _NOT_TRANSCRIPTS for part in path.relative_to(directory).parts[:-1]):
             continue
         if path.is_file():
             found.append(path)
