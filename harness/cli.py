@@ -29,6 +29,7 @@ from harness.commands import register_all
 from harness.errors import HarnessError
 from harness.parity.baseline import TODO_REASON, Baseline, load_baselines, propose_findings, write_baseline
 from harness.parity.matrix import MatrixRun, driver_for, run_matrix
+from harness.parity.shard import parse_shard
 from harness.report.diff import diff_reports, diff_table
 from harness.report.model import PARTS, PORTABLE_PARTS, REFERENCE, Selection
 from harness.report.parity import (
@@ -225,6 +226,24 @@ def parity(
             "baselines as they were.",
         ),
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Run only shard K of N (a stable partition by scenario id); merge the shards' reports with "
+            "[i]harness report merge[/].",
+        ),
+    ] = None,
+    retries: Annotated[
+        int,
+        typer.Option(
+            "--retries",
+            min=0,
+            metavar="N",
+            help="Re-run a case whose verdict fails up to N times; differing outcomes make it [i]flaky[/].",
+        ),
+    ] = 0,
 ) -> None:
     """Run the selected scenarios against each implementation and compare each with its golden.
 
@@ -235,18 +254,25 @@ def parity(
     Exit status: 0 if nothing diverged, errored or went stale, 1 otherwise, 2 if the harness failed.
     """
     _check_out_dir(out_dir)
+    part = parse_shard(shard) if shard is not None else None
     backend = backend_factory()
     tag_list = tags or []
     implementations = _implementations(impl)
     scenarios = _load(backend, scenarios_dir, keyword, tag_list)
     all_ids = _all_ids(backend, scenarios_dir, scenarios, keyword, tag_list)
+    if part is not None:
+        scenarios = part.select(scenarios)
     drivers_parts = {i: (PARTS if i == REFERENCE else PORTABLE_PARTS) for i in implementations}
     baselines = load_baselines(baselines_dir, drivers_parts)
     header = make_header(
         scenarios,
         argv=["harness", *sys.argv[1:]],
         selection=Selection(
-            keyword=keyword, tags=tuple(tag_list), scenarios=str(scenarios_dir), golden=str(golden_dir)
+            keyword=keyword,
+            tags=tuple(tag_list),
+            scenarios=str(scenarios_dir),
+            golden=str(golden_dir),
+            shard=str(part) if part is not None else None,
         ),
     )
     drivers: list[Any] = []
@@ -264,6 +290,7 @@ def parity(
                 baselines=baselines,
                 scenario_ids=all_ids,
                 on_result=tick,
+                retries=retries,
             )
     finally:
         for driver in drivers:
@@ -299,12 +326,13 @@ def _check_out_dir(out_dir: Path) -> None:
     """Refuse an ``--out`` that cannot hold the reports *before* the run, not after it (exit 2, one line)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise HarnessError(f"--out {out_dir}: not a directory (it names a file); give a folder for the reports")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HarnessError(f"--out {out_dir}: cannot create the folder: {exc.strerror or exc}") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise HarnessError(f"--out {out_dir}: the folder is not writable")
+    existing = out_dir.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise HarnessError(f"--out {out_dir}: {existing} is a file, so the folder cannot be created")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise HarnessError(f"--out {out_dir}: {existing} is not writable")
 
 
 def _all_ids(

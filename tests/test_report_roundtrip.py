@@ -77,6 +77,7 @@ def test_writing_is_deterministic(report: Report) -> None:
 def test_write_reports_writes_all_views(tmp_path: Path, report: Report) -> None:
     paths = write_reports(report, tmp_path / "reports")
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
+        "badges",
         "junit.xml",
         "parity.html",
         "parity.json",
@@ -234,3 +235,13 @@ def test_html_is_self_contained_and_escaped() -> None:
 def test_text_view(report: Report) -> None:
     text = render_text(report)
     assert "diverged" in text and "errors/exit_code" in text and "no golden" in text
+
+
+def test_a_raw_line_separator_inside_a_string_survives_the_round_trip(tmp_path: Path, report: Report) -> None:
+    import dataclasses
+
+    tricky = dataclasses.replace(report.results[0], title="before\u2028after\x85end")
+    changed = Report.build(report.header, [tricky, *report.results[1:]], finished_at=report.footer.finished_at)
+    path = write_json(changed, tmp_path / "parity.json")
+    assert "\u2028" in path.read_text(encoding="utf-8"), "written raw, as codex prints it"
+    assert read_report(path) == changed

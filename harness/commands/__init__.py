@@ -17,6 +17,7 @@ __all__ = ["MODULES", "register_all"]
 MODULES: tuple[str, ...] = (
     "harness.commands.baseline",
     "harness.commands.fake",
+    "harness.commands.report",
     "harness.commands.real",
     "harness.commands.appserver",
     "harness.commands.tools",

@@ -35,7 +35,7 @@ from typing import Any
 from harness.adapters.client import BlockingAdapterClient
 from harness.adapters.connection import Connector
 from harness.adapters.protocol import Errored, Observed, Skipped, non_portable_reason, portable_case
-from harness.errors import AdapterError, HarnessError
+from harness.errors import AdapterError
 from harness.parity.baseline import Baseline, judge_result, problems
 from harness.parity.compare import compare_parts, wire_text
 from harness.parity.leaves import Leaf
@@ -63,11 +63,15 @@ from harness.report.parity import (
 )
 
 __all__ = [
+    "ADAPTER_TIMEOUT_MARGIN",
+    "HANG_KIND",
     "AdapterDriver",
     "Driver",
     "MatrixRun",
     "ReferenceDriver",
+    "apply_baseline",
     "apply_baselines",
+    "baseline_problems",
     "driver_for",
     "judge",
     "matrix_non_portable_reason",
@@ -75,9 +79,13 @@ __all__ = [
     "run_matrix",
 ]
 
-#: Added to a scenario's own ``timeout`` for the adapter read timeout: an SDK that hangs past the scenario's
-#: safety net is then reported by the client (``errored``, cause ``timeout``), not waited on forever.
-ADAPTER_TIMEOUT_MARGIN = 30.0
+#: Added to a scenario's own ``timeout`` for the adapter read timeout (the *case timeout*): an SDK that has not
+#: answered by then is killed and restarted, and the case is observed as a :data:`HANG_KIND` error.
+ADAPTER_TIMEOUT_MARGIN = 10.0
+
+#: The canonical error kind of an SDK that never answered a case (set by the harness, not by an adapter); a
+#: finding can explain it like any other leaf (``error/kind`` observed ``hang``).
+HANG_KIND = "hang"
 
 
 def matrix_non_portable_reason(scenario: Any) -> str | None:
@@ -192,39 +200,43 @@ def judge(
     )
 
 
-def apply_baselines(
-    results: Sequence[Result], baselines: Mapping[str, Baseline], scenario_ids: Sequence[str] | set[str]
-) -> tuple[list[Result], list[BaselineProblem]]:
-    """Judge each compared result's leaves against its implementation's findings; list what fails in the
-    baselines themselves (stale findings, globs that match nothing).
+def apply_baseline(result: Result, baselines: Mapping[str, Baseline]) -> Result:
+    """One compared result judged leaf by leaf against its implementation's findings (a result that was not
+    compared -- skipped, errored -- is returned as it is: nothing was compared, nothing is explained)."""
+    if result.agrees is None:
+        return result
+    baseline = baselines.get(result.implementation)
+    leaves = [
+        Leaf.from_dict({"path": d.path, "change": d.change, "expected": d.expected, "observed": d.observed})
+        for d in result.leaves
+    ]
+    judged = judge_result(baseline, result.scenario, leaves, expectations_failed=bool(result.failed_expectations))
+    summary = result.summary
+    if judged.summary:
+        summary = judged.summary if not summary else f"{judged.summary}\n{summary}"
+    return dataclasses.replace(
+        result, status=judged.status, leaves=judged.leaves, baseline=judged.notes, summary=summary
+    )
 
-    A result that was not compared (skipped, errored) keeps its status and explains nothing, so it never
-    makes a finding look stale: a finding is judged stale only when every scenario it applies to ran.
-    """
-    out: list[Result] = []
-    for result in results:
-        if result.agrees is None:
-            out.append(result)
-            continue
-        baseline = baselines.get(result.implementation)
-        leaves = [
-            Leaf.from_dict({"path": d.path, "change": d.change, "expected": d.expected, "observed": d.observed})
-            for d in result.leaves
-        ]
-        judged = judge_result(baseline, result.scenario, leaves, expectations_failed=bool(result.failed_expectations))
-        summary = result.summary
-        if judged.summary:
-            summary = judged.summary if not summary else f"{judged.summary}\n{summary}"
-        out.append(
-            dataclasses.replace(
-                result, status=judged.status, leaves=judged.leaves, baseline=judged.notes, summary=summary
-            )
-        )
+
+def baseline_problems(
+    results: Sequence[Result], baselines: Mapping[str, Baseline], scenario_ids: Sequence[str] | set[str]
+) -> list[BaselineProblem]:
+    """What fails in the baselines themselves, judged over the results of the whole run (stale findings, globs
+    that match nothing): a finding is stale only when every scenario it applies to ran."""
     found: list[BaselineProblem] = []
     known = set(scenario_ids)
     for baseline in baselines.values():
-        found.extend(problems(baseline, out, known))
-    return out, found
+        found.extend(problems(baseline, results, known))
+    return found
+
+
+def apply_baselines(
+    results: Sequence[Result], baselines: Mapping[str, Baseline], scenario_ids: Sequence[str] | set[str]
+) -> tuple[list[Result], list[BaselineProblem]]:
+    """:func:`apply_baseline` to every result, then :func:`baseline_problems` over them."""
+    out = [apply_baseline(result, baselines) for result in results]
+    return out, baseline_problems(out, baselines, scenario_ids)
 
 
 # ------------------------------------------------------------------------------------------ drivers
@@ -358,11 +370,13 @@ class AdapterDriver(Driver):
         problem: str | None = None,
         install_hint: str | None = None,
         read_timeout: float = 60.0,
+        case_margin: float = ADAPTER_TIMEOUT_MARGIN,
     ) -> None:
         from harness.adapters.registry import get_adapter
 
         self.id = implementation_id
         self.problem = problem
+        self.case_margin = case_margin
         self.install_hint = install_hint
         self._spec = get_adapter(implementation_id) if _known(implementation_id) else None
         self._pool = _Pool(connect, implementation_id, workers, read_timeout) if connect is not None else None
@@ -433,14 +447,10 @@ class AdapterDriver(Driver):
             workdir = Path(tmp)
             prepared = prepare_fake(scenario, workdir)
             case = portable_case(scenario, env=prepared.base_env)
+            limit = float(scenario.timeout) + self.case_margin
             try:
                 with self._pool.borrow() as client:
-                    got = client.run(
-                        case,
-                        codex_path=prepared.fake,
-                        workdir=workdir,
-                        timeout=float(scenario.timeout) + ADAPTER_TIMEOUT_MARGIN,
-                    )
+                    got = client.run(case, codex_path=prepared.fake, workdir=workdir, timeout=limit)
             except AdapterError as exc:
                 return Observation(failure=HarnessFailure("AdapterError", str(exc)))
             if isinstance(got, Skipped):
@@ -450,6 +460,17 @@ class AdapterDriver(Driver):
                     issue_url=got.issue_url,
                     adapter_stderr=got.adapter_stderr,
                 )
+            if isinstance(got, Errored) and got.cause == "timeout":
+                # A hang is behaviour of the SDK, not a harness failure: the client killed and will restart the
+                # adapter; what the fake saw is kept, and the observation says the SDK never finished.
+                hang: dict[str, Any] = {
+                    "events": [],
+                    "result": None,
+                    "error": {"kind": HANG_KIND, "class": "Hang", "message": f"no answer within {limit:g} s"},
+                    "earlier_turns": [],
+                }
+                observation = normalize_adapter_observation(scenario, prepared, workdir, hang)
+                return Observation(observation=observation, adapter_stderr=got.adapter_stderr)
             if isinstance(got, Errored):
                 detail = "\n".join(p for p in (got.message, got.traceback or "", got.stderr or "") if p)
                 return Observation(
@@ -557,6 +578,7 @@ def run_matrix(
     baselines: Mapping[str, Baseline] | None = None,
     scenario_ids: Sequence[str] | set[str] | None = None,
     on_result: Callable[[Result], None] | None = None,
+    retries: int = 0,
 ) -> MatrixRun:
     """Run every (scenario, driver) pair on ``workers`` threads and build the report.
 
@@ -567,16 +589,16 @@ def run_matrix(
     started = time.perf_counter()
     tasks = [(scenario, driver) for scenario in scenarios for driver in drivers]
 
-    def one(task: tuple[Any, Driver]) -> Result:
-        scenario, driver = task
+    known_baselines = baselines or {}
+
+    def attempt(scenario: Any, driver: Driver) -> tuple[Result, Result]:
+        """One observation of (scenario, driver): the result before and after its baseline."""
         began = time.perf_counter()
         try:
             got = driver.observe(scenario)
-        except HarnessError as exc:
+        except Exception as exc:  # HarnessError included: the harness failed on this pair, the run goes on
             got = Observation(failure=_failure(exc))
-        except Exception as exc:
-            got = Observation(failure=_failure(exc))
-        return judge(
+        raw = judge(
             scenario,
             driver.id,
             got,
@@ -587,24 +609,43 @@ def run_matrix(
             check_expectations=driver.check_expectations,
             duration_s=time.perf_counter() - began,
         )
+        return raw, apply_baseline(raw, known_baselines)
 
-    results: list[Result] = []
+    def one(task: tuple[Any, Driver]) -> tuple[Result, Result]:
+        """The pair, re-run up to ``retries`` times while its verdict fails the run; outcomes that differ
+        make it ``flaky`` (each attempt's status kept, the last attempt's evidence shown)."""
+        scenario, driver = task
+        outcomes = [attempt(scenario, driver)]
+        while outcomes[-1][1].status.failing and len(outcomes) <= retries:
+            outcomes.append(attempt(scenario, driver))
+        raw, final = outcomes[-1]
+        if len(outcomes) == 1:
+            return raw, final
+        statuses = tuple(judged.status.value for _, judged in outcomes)
+        duration = sum(judged.duration_s for _, judged in outcomes)
+        status = Status.FLAKY if len(set(statuses)) > 1 else final.status
+        summary = f"attempts: {', '.join(statuses)}" + (f"\n{final.summary}" if final.summary else "")
+        return raw, dataclasses.replace(final, status=status, attempts=statuses, duration_s=duration, summary=summary)
+
+    pairs: list[tuple[Result, Result]] = []
     if workers <= 1:
         for task in tasks:
-            results.append(one(task))
+            pairs.append(one(task))
             if on_result is not None:
-                on_result(results[-1])
+                on_result(pairs[-1][1])
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parity") as pool:
             futures = [pool.submit(one, task) for task in tasks]
             for future in as_completed(futures):
-                results.append(future.result())
+                pairs.append(future.result())
                 if on_result is not None:
-                    on_result(results[-1])
+                    on_result(pairs[-1][1])
+    results = [raw for raw, _ in pairs]
+    judged = [final for _, final in pairs]
     ids = set(scenario_ids) if scenario_ids is not None else {s.id for s in scenarios}
-    judged, baseline_problems = apply_baselines(results, baselines or {}, ids)
+    problems_found = baseline_problems(judged, known_baselines, ids)
     header = dataclasses.replace(header, implementations=tuple(d.implementation() for d in drivers))
-    report = Report.build(header, judged, finished_at=utc_now(), baseline_problems=baseline_problems)
+    report = Report.build(header, judged, finished_at=utc_now(), baseline_problems=problems_found)
     busy: dict[str, float] = {}
     for result in results:
         busy[result.implementation] = busy.get(result.implementation, 0.0) + result.duration_s

@@ -108,6 +108,8 @@ class Selection:
     tags: tuple[str, ...] = ()
     scenarios: str = "scenarios"
     golden: str = "golden"
+    #: ``K/N`` when the run was one shard of N (``harness parity --shard``), else None
+    shard: str | None = None
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ def _header(obj: Mapping[str, Any]) -> Header:
             keyword=_get(selection_raw, "keyword", str, optional=True),
             tags=_strings(selection_raw, "tags"),
             scenarios=_get(selection_raw, "scenarios", str, optional=True) or "scenarios",
+            shard=_get(selection_raw, "shard", str, optional=True),
             golden=_get(selection_raw, "golden", str, optional=True) or "golden",
         )
     except _FieldError as exc:
@@ -329,4 +330,8 @@ def read_report(path: Path) -> Report:
         raise ReportError(f"not UTF-8 text: {exc.reason}", path=path) from None
     except OSError as exc:
         raise ReportError(f"cannot read report: {exc.strerror}", path=path) from None
-    return parse_report(text.splitlines(), path)
+    # Split on \n only: str.splitlines() would also break a raw U+2028 (or \x85) inside a JSON string.
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return parse_report(lines, path)

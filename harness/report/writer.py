@@ -61,6 +61,7 @@ def header_record(header: Header) -> dict[str, Any]:
             "tags": list(header.selection.tags),
             "scenarios": header.selection.scenarios,
             "golden": header.selection.golden,
+            "shard": header.selection.shard,
         },
     }
 
