@@ -23,7 +23,9 @@ from harness.reference.approvals import (
 )
 from harness.reference.telemetry import TelemetryBus, TelemetryEvent, correlation
 
-CORPUS = Path(os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver")))
+CORPUS = Path(
+    os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver"))
+)
 
 # scenario → what the recording client decided (the replies themselves are checked against the lines)
 DECIDED = {

@@ -47,7 +47,9 @@ from harness.reference.approvals import (
 )
 from harness.reference.telemetry import TelemetryBus
 
-CORPUS = Path(os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver")))
+CORPUS = Path(
+    os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver"))
+)
 
 
 def _recorded() -> list[ApprovalRequest]:

@@ -35,7 +35,9 @@ from harness.reference.approvals import (
     parse_request,
 )
 
-CORPUS = Path(os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver")))
+CORPUS = Path(
+    os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver"))
+)
 VERSIONS = ("0.163.0", "0.171.0")
 
 RESPONSE_SCHEMA = {
