@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.errors import HarnessError
+from harness.redact import REDACTED, is_secret_key, redact_text
 
 __all__ = [
     "DEFAULT_PATH",
@@ -49,8 +50,9 @@ FAKE_PORT = 18770
 DUMMY_API_KEY = "dummy"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-_SECRET_KEY = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+# Environment names are redacted more eagerly than harness.redact's key rule (any name containing one of these
+# words): a recording's meta lists the whole environment codex saw.
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 
 
 class SandboxError(HarnessError):
@@ -226,8 +228,8 @@ def redact_env(env: Mapping[str, str]) -> dict[str, str]:
     it is what the corpus records), and URL userinfo is stripped from every value."""
     out: dict[str, str] = {}
     for key, value in env.items():
-        if _SECRET_KEY.search(key) and value != DUMMY_API_KEY:
-            out[key] = "<redacted>"
+        if (is_secret_key(key) or _SECRET_NAME.search(key)) and value != DUMMY_API_KEY:
+            out[key] = REDACTED
         else:
-            out[key] = _URL_USERINFO.sub(r"\g<scheme><redacted>@", value)
+            out[key] = redact_text(value)
     return out

@@ -190,6 +190,12 @@ class TelemetryLogFormatter(logging.Formatter):
         self.mode = mode
 
     def format(self, record: logging.LogRecord) -> str:
+        """The formatted line, with secrets redacted (:func:`harness.redact.redact_text`): a log is an output too."""
+        from harness.redact import redact_text
+
+        return redact_text(self._format(record))
+
+    def _format(self, record: logging.LogRecord) -> str:
         cid = getattr(record, "correlation_id", None) or correlation_id()
         measurements = getattr(record, "codex_measurements", {})
         metadata = getattr(record, "codex_metadata", {})

@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from harness.redact import REDACTED, is_secret_key, redact_text
+
 __all__ = [
     "LONG_STRING",
     "REDACTED",
@@ -46,18 +48,9 @@ __all__ = [
     "normalize",
 ]
 
-REDACTED = "<redacted>"
 #: Strings longer than this (in characters) are replaced by their length and a digest (rule 6).
 LONG_STRING = 16 * 1024
 
-_SECRET_KEY = re.compile(
-    r"(?i)(?:^|[_-])(?:api[_-]?key|secret|password|passwd|token|auth[_-]?token|access[_-]?token|credentials?)$"
-    r"|^authorization$"
-)
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), REDACTED),
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
-)
 _SCHEMA_DIR = "codex-output-schema-"
 _SCHEMA_FILE = re.compile(r"(?:/[^/\s\"'=]+)*/codex-output-schema-[^/\s\"']+/schema\.json")
 _TIMESTAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?(?![\d])")
@@ -66,11 +59,6 @@ _DURATION_KEY = re.compile(rf"^{_DURATION_KEY_TEXT}$")
 _DURATION_IN_TEXT = re.compile(rf'"({_DURATION_KEY_TEXT})"(\s*):(\s*)-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
 _THREAD_ID_IN_TEXT = re.compile(r'"thread_id"\s*:\s*"([^"\\]+)"')
 _PATH_END = r"(?![A-Za-z0-9_.~-])"
-
-
-def is_secret_key(key: str) -> bool:
-    """Whether a mapping key / env variable name looks like it holds a secret."""
-    return bool(_SECRET_KEY.search(key))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,9 +245,7 @@ def normalize(observation: dict[str, Any], context: NormalizationContext | None 
     def scrub(text: str) -> str:
         for secret in secrets:
             text = text.replace(secret, REDACTED)
-        for pattern, replacement in _SECRET_PATTERNS:
-            text = pattern.sub(replacement, text)
-        return text
+        return redact_text(text)
 
     data = _map(data, scrub)
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.redact import redact_data
+
 __all__ = [
     "PathMap",
     "VOLATILE_KEYS",
@@ -29,14 +31,6 @@ VOLATILE_KEYS: frozenset[str] = frozenset(
     {"clientInfo", "emittedAtMs", "createdAt", "updatedAt", "recencyAt", "startedAt", "completedAt", "durationMs",
      "cwd"}
 )
-
-_SECRET_KEY = re.compile(r"(?i)(api[_-]?key|token|secret|password|passwd|authorization|cookie)")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@")
-_TOKENS = (
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "<redacted>"),
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 <redacted>"),
-)
-
 
 def _is_volatile(key: str) -> bool:
     return key in VOLATILE_KEYS or key.endswith("AtMs")
@@ -89,16 +83,7 @@ class PathMap:
 
 
 def redact(value: Any) -> Any:
-    """``value`` with secrets replaced: values under secret-looking keys, URL userinfo, API keys, bearer tokens.
-    Applied to everything a report stores, so a client that sends a token never leaks it into a file."""
-    if isinstance(value, dict):
-        return {k: "<redacted>" if _SECRET_KEY.search(k) and isinstance(v, str) else redact(v)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        text = _URL_USERINFO.sub(r"\1<redacted>@", value)
-        for pattern, repl in _TOKENS:
-            text = pattern.sub(repl, text)
-        return text
-    return value
+    """``value`` with secrets replaced (:func:`harness.redact.redact_data`: values under secret-looking keys,
+    URL userinfo, API keys, bearer tokens). Applied to everything a report stores, so a client that sends a token
+    never leaks it into a file."""
+    return redact_data(value)

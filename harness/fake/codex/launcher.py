@@ -44,5 +44,5 @@ def write_launcher(dest: Path, *, python: str | None = None, perl: str | None = 
     python = python or sys.executable
     body = body.replace(PY_PLACEHOLDER, f"our $PY = {_perl_literal(python)};    # baked by write_launcher()", 1)
     dest = Path(dest).absolute()
-    write_text_atomic(dest, f"#!{perl}\n{body}", mode=0o755)
+    write_text_atomic(dest, f"#!{perl}\n{body}", mode=0o755, redact=False)
     return dest

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness.redact import redact_text
 from harness.reference.telemetry import TelemetryBus
 
 if TYPE_CHECKING:
@@ -35,22 +35,9 @@ APPROVAL_EVENT_NAMES: tuple[str, ...] = (REQUESTED, TIMED_OUT, FAILED, DECIDED)
 
 LOGGER = logging.getLogger("harness.reference.approvals")
 
-_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"), "<redacted>"),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 <redacted>"),
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@"), r"\1<redacted>@"),
-    (
-        re.compile(r"(?i)\b([A-Z0-9_]*(?:api[_-]?key|token|secret|password|passwd)[A-Z0-9_]*)\s*([=:])\s*\S+"),
-        r"\1\2<redacted>",
-    ),
-)
-
-
 def redact(text: str) -> str:
-    """``text`` with anything that looks like a credential replaced by ``<redacted>``."""
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
-    return text
+    """``text`` with anything that looks like a credential replaced (:func:`harness.redact.redact_text`)."""
+    return redact_text(text)
 
 
 @dataclass(slots=True)

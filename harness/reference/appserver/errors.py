@@ -22,9 +22,9 @@ app-server may print its environment or a request with an ``Authorization`` head
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
+from harness.redact import redact_text
 from harness.reference.errors import CodexError, TurnFailedError
 
 __all__ = [
@@ -38,19 +38,9 @@ __all__ = [
     "redact",
 ]
 
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 <redacted>"),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "<redacted>"),
-    (re.compile(r"(?i)\b([A-Z0-9_]*(?:API_KEY|TOKEN|SECRET|PASSWORD))=(\S+)"), r"\1=<redacted>"),
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@"), r"\1<redacted>@"),
-)
-
-
 def redact(text: str) -> str:
-    """``text`` with API keys, bearer tokens, ``*_TOKEN=``-style assignments and URL userinfo replaced."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    """``text`` with secrets replaced (:func:`harness.redact.redact_text`: keys, tokens, URL userinfo)."""
+    return redact_text(text)
 
 
 class AppServerError(CodexError):
