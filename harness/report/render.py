@@ -400,7 +400,7 @@ code{font-family:ui-monospace,monospace}
 pre{background:#f6f8fa;padding:.6rem;overflow:auto;max-height:40rem;border-radius:6px}
 details{margin:.5rem 0;border:1px solid #d0d7de;border-radius:6px;padding:.3rem .6rem}
 summary{cursor:pointer}
-.known_divergence{color:#0969da}.stale{color:#cf222e;font-weight:bold}
+.known_divergence{color:#0969da}tr.unexplained td{color:#cf222e;font-weight:bold}.stale{color:#cf222e;font-weight:bold}
 .add{color:#1a7f37}.del{color:#cf222e}.hunk{color:#0969da}
 #matrix td.cell{text-align:center;white-space:nowrap}
 .parts{color:#57606a}
@@ -460,6 +460,21 @@ def _diff_html(diff: str) -> str:
     return "\n".join(lines)
 
 
+def _leaves_html(result: Result) -> str:
+    """The differing leaves, unexplained first, each with the finding that explains it."""
+    rows = "".join(
+        f'<tr class="{"unexplained" if leaf.finding is None else "explained"}"><td><code>{_e(leaf.path)}</code></td>'
+        f"<td>{_e(leaf.change)}</td><td><code>{_e(_leaf_value(leaf.expected) if leaf.change != 'added' else '')}"
+        f"</code></td><td><code>{_e(_leaf_value(leaf.observed) if leaf.change != 'removed' else '')}</code></td>"
+        f"<td>{_e(leaf.finding or 'UNEXPLAINED')}</td></tr>"
+        for leaf in result.leaves
+    )
+    return (
+        '<h4>Differing leaves</h4><table class="leaves"><thead><tr><th>path</th><th>change</th><th>golden</th>'
+        f"<th>observed</th><th>finding</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 def _details(result: Result, *, with_golden: bool = True) -> str:
     parts = [
         f'<details id="{_anchor(result)}" class="drill" data-status="{_e(result.status.value)}"'
@@ -473,6 +488,8 @@ def _details(result: Result, *, with_golden: bool = True) -> str:
         parts.append(f'<p class="parts">{_e(_parts_text(result))}</p>')
     if reason:
         parts.append(f'<pre class="reason">{_e(reason)}</pre>')
+    if result.leaves:
+        parts.append(_leaves_html(result))
     if result.diff:
         parts.append(f'<h4>Diff (golden → observed)</h4><pre class="diff">{_diff_html(result.diff)}</pre>')
     if result.harness_error is not None and result.harness_error.traceback:
