@@ -135,7 +135,9 @@ def main() -> int:
         ok &= med[(size, "compiled fake")] <= 10
         extra = med[(size, "launcher")] - med[(size, "compiled fake")]
         direct = med[(size, "launcher")] / med[(size, "python-script, interpreter given")]
-        print(f"{size:>5}  launcher - compiled fake: {extra:+.2f} ms; launcher / interpreter-given script: {direct:.2f}x")
+        print(
+            f"{size:>5}  launcher - compiled fake: {extra:+.2f} ms; launcher / interpreter-given script: {direct:.2f}x"
+        )
     print(
         f"n={args.runs} per cell; target (compiled <= 10 ms; compiled and launcher <= 0.1x python-script):",
         "met" if ok else "NOT met",
