@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["install_command", "record_command", "register"]
+__all__ = ["drift_command", "install_command", "record_command", "register", "verify_command"]
 
 
 def install_command(
@@ -77,7 +77,70 @@ def record_command(
         raise typer.Exit(1)
 
 
+def verify_command(
+    root: Annotated[Path, typer.Option("--root", help="Project tree to verify (default: the current folder).")] = Path(
+        "."
+    ),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {ok, problems, notes, counts} as JSON (for CI).")
+    ] = False,
+    require_binaries: Annotated[
+        bool, typer.Option("--require-binaries", help="A locked version that is not installed is a problem too.")
+    ] = False,
+) -> None:
+    """Check that binaries match codex.lock, fixtures match index.json, and scenarios, goldens and baselines agree.
+
+    One line per problem, [i]check: where: why[/]. Exit status: 0 all consistent (one summary line), 1 any
+    problem, 2 the tree could not be verified at all.
+    """
+    import json
+
+    from harness.real.verify import DEFAULT_CHECKS, BinaryCheck, Tree, verify_tree
+
+    checks = [BinaryCheck(require_binaries=True) if isinstance(c, BinaryCheck) else c for c in DEFAULT_CHECKS]
+    report = verify_tree(Tree.at(root), checks if require_binaries else DEFAULT_CHECKS)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for problem in report.problems:
+            typer.echo(problem.line())
+        for note in report.notes:
+            typer.echo(f"note: {note.line()}", err=True)
+        typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def drift_command(
+    old: Annotated[str, typer.Argument(help="Old version (a folder of fixtures/real/) or a folder of transcripts.")],
+    new: Annotated[str, typer.Argument(help="New version or folder.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the drift as Markdown to FILE.md.")] = None,
+    fixtures: Annotated[
+        Path | None, typer.Option("--fixtures", help="Where version folders live (default: fixtures/real/).")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="A paragraph for the Markdown header (sources).")] = "",
+) -> None:
+    """What changed between two CLI versions' transcripts: types, fields, exit codes, stderr, model requests."""
+    import shutil
+    import sys
+
+    from harness._atomic import write_text_atomic
+    from harness.errors import HarnessError
+    from harness.real.drift import MarkdownRenderer, RichRenderer, compare_versions, resolve_version_dir
+
+    if out is not None and out.is_dir():
+        raise HarnessError(f"--out {out}: is a folder, expected a .md file")
+    drift = compare_versions(resolve_version_dir(old, fixtures), resolve_version_dir(new, fixtures))
+    width = shutil.get_terminal_size((120, 24)).columns
+    typer.echo(RichRenderer(width=width, color=sys.stdout.isatty()).render(drift), nl=False)
+    if out is not None:
+        write_text_atomic(out, MarkdownRenderer(note=note).render(drift))
+        typer.echo(f"wrote {out}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``install`` and ``record`` to the root app."""
+    """Add ``install``, ``record``, ``verify`` and ``drift`` to the root app."""
     app.command("install")(install_command)
     app.command("record")(record_command)
+    app.command("verify")(verify_command)
+    app.command("drift")(drift_command)

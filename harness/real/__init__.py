@@ -3,10 +3,21 @@
 ``harness install`` (:mod:`.install`, :mod:`.lock`) caches a registry binary pinned in ``codex.lock``;
 :mod:`.sandbox` runs it in a network namespace holding only ``lo``; ``harness record`` (:mod:`.record`,
 :mod:`.worker`) plays ``cases/*.yaml`` (:mod:`.catalogue`) against :mod:`harness.fake.responses` and writes
-fixtures. See docs/real-codex.md.
+fixtures; ``harness verify`` (:mod:`.verify`) checks that binaries, fixtures, scenarios, goldens and baselines
+still agree, and ``harness drift`` (:mod:`.drift`) shows what changed between two recorded versions. See
+docs/real-codex.md.
 """
 
 from harness.real.catalogue import Case, CatalogueError, Signal, Turn, load_catalogue, select_cases
+from harness.real.drift import (
+    Drift,
+    DriftError,
+    DriftRenderer,
+    MarkdownRenderer,
+    RichRenderer,
+    compare_versions,
+    load_version,
+)
 from harness.real.install import (
     InstallError,
     InstallResult,
@@ -28,10 +39,14 @@ from harness.real.sandbox import (
     offline_config,
     require_loopback_only,
 )
+from harness.real.verify import Problem, Tree, VerifyError, VerifyReport, verify_tree
 
 __all__ = [
     "Case",
     "CatalogueError",
+    "Drift",
+    "DriftError",
+    "DriftRenderer",
     "HostIsolation",
     "InstallError",
     "InstallResult",
@@ -39,23 +54,32 @@ __all__ = [
     "LockEntry",
     "LockError",
     "LockFile",
+    "MarkdownRenderer",
     "NetnsIsolation",
     "NpmSource",
     "PackageSource",
+    "Problem",
     "PypiSource",
     "RecordError",
     "RecordRun",
     "Recording",
+    "RichRenderer",
     "SandboxError",
     "Signal",
+    "Tree",
     "Turn",
+    "VerifyError",
+    "VerifyReport",
     "binary_path",
+    "compare_versions",
     "ensure_installed",
     "install",
     "load_catalogue",
+    "load_version",
     "minimal_env",
     "offline_config",
     "record",
     "require_loopback_only",
     "select_cases",
+    "verify_tree",
 ]
