@@ -295,3 +295,41 @@ def test_breaking_out_of_async_for_stops_the_process_without_aclose(tmp_path: Pa
 
     assert asyncio.run(main()), "the codex process outlived the abandoned stream"
     assert [e.metadata["outcome"] for e in seen if e.name == "codex.turn.stop"] == ["closed"]
+
+
+def test_auto_run_answers_tool_calls_from_the_tool_registry(tmp_path: Path) -> None:
+    """One code path for tools: the registry that answers app-server item/tool/call answers exec tool calls."""
+    from harness.reference.tools import ToolRegistry, function_tool
+
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    def broken(x: str) -> str:
+        """Always fails."""
+        raise RuntimeError("no luck")
+
+    registry = ToolRegistry()
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+              "required": ["a", "b"]}
+    registry.register(function_tool(add, input_schema=schema))
+    registry.register(function_tool(broken, input_schema={"type": "object", "properties": {"x": {"type": "string"}}}))
+    calls = [
+        {"type": "tool.call.required", "call_id": "c1", "name": "add", "arguments": {"a": 1, "b": 2}},
+        {"type": "tool.call.required", "call_id": "c2", "name": "add", "arguments": {"a": "one"}},
+        {"type": "tool.call.required", "call_id": "c3", "name": "broken", "arguments": {"x": "y"}},
+    ]
+    codex, _, _ = _client(tmp_path, [_turn("t1", "need tools", (10, 1), *calls),
+                                     {"resume": "t1", **_turn("t1", "done", (20, 2))}])
+    result = codex.start_thread().run_auto_sync("go", tools=registry, sleep=FakeClock().sleep)
+    assert result.final_response == "done"
+    log = [json.loads(x) for x in (tmp_path / "fake.log.jsonl").read_text().splitlines()]
+    outputs = {o["call_id"]: o["output"] for o in json.loads(log[1]["stdin"])["tool_outputs"]}
+    assert outputs["c1"] == "3"
+    assert "b" in outputs["c2"] and "invalid" in outputs["c2"].lower(), "arguments are validated before invoke"
+    assert "no luck" in outputs["c3"] or "RuntimeError" in outputs["c3"], "a raising tool is an answer, not a crash"
+
+    required = {"type": "tool.call.required", "call_id": "c9", "name": "nope", "arguments": {}}
+    codex, _, _ = _client(tmp_path / "b", [_turn("t2", "x", (1, 1), required)])
+    with pytest.raises(UnhandledToolCallError, match="'nope'"):
+        codex.start_thread().run_auto_sync("x", tools=registry, sleep=FakeClock().sleep)

@@ -113,7 +113,7 @@ def _run_turn(turn: TurnJob, cwd: Path, thread_id: str | None) -> dict[str, Any]
 
 
 def _thread_id(stdout: str) -> str | None:
-    for line in stdout.splitlines():
+    for line in stdout.split("\n"):  # never splitlines(): a raw U+2028 inside a JSON string is not a line end
         if '"thread.started"' in line:
             try:
                 return str(json.loads(line)["thread_id"])

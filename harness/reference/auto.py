@@ -5,9 +5,13 @@ The loop's rules (each has a test in ``tests/test_turn_pipeline.py``):
 1. A turn runs through :meth:`Thread.run_streamed`, so the extension events that ``run()`` ignores are seen.
 2. **Success** (``turn.completed``):
    * if the turn raised ``tool.call.required`` events that no ``tool.call.completed`` answered in the same turn,
-     each is handed to the registered tool handler (``tools[name](arguments)``, sync or async) and the outputs are
-     sent as the next turn's input, as one JSON text ``{"tool_outputs": [{"call_id", "name", "output"}]}``;
-     a tool without a handler ends the run with :class:`UnhandledToolCallError`;
+     each is answered from the tools and the outputs are sent as the next turn's input, as one JSON text
+     ``{"tool_outputs": [{"call_id", "name", "output"}]}``; a tool nobody registered ends the run with
+     :class:`UnhandledToolCallError`. ``tools`` is a :class:`~harness.reference.tools.ToolRegistry` -- the same
+     registry (schema validation, timeouts, telemetry) that answers app-server ``item/tool/call`` requests, so a
+     tool behaves the same whichever transport asks; its output is the text the model reads
+     (``ToolOutcome.message``), a failure's text included. A plain ``{name: handler}`` mapping is the shorthand of
+     earlier versions: ``handler(arguments)`` (sync or async) and its return value is the output as it is;
    * else, if the turn printed ``turn.continuation``, the next turn sends ``policy.continuation_prompt``;
    * else the run is complete.
    Follow-up turns continue the same thread (``resume <id>``). At most ``policy.max_turns`` turns run; hitting the
@@ -46,6 +50,7 @@ from harness.reference.events import (
 from harness.reference.exec.argv import Input
 from harness.reference.items import ThreadItem
 from harness.reference.options import TurnOptions
+from harness.reference.tools import ToolRegistry
 from harness.reference.usage import TokenCounts
 
 if TYPE_CHECKING:  # auto drives a Thread; the thread module depends on this one, never the reverse
@@ -192,19 +197,45 @@ async def _call_tool(handler: ToolHandler, arguments: Any) -> Any:
     return result
 
 
+def _tool_answerer(
+    tools: Mapping[str, ToolHandler] | ToolRegistry | None,
+) -> Callable[[str, Any, str], Awaitable[Any]]:
+    """``answer(name, arguments, call_id) -> output`` for one run; raises :class:`UnhandledToolCallError` for a
+    tool nobody registered."""
+    if isinstance(tools, ToolRegistry):
+        registry = tools
+
+        async def from_registry(name: str, arguments: Any, call_id: str) -> Any:
+            result = await registry.call(name, arguments, call_id=call_id)
+            if result.error_kind == "unknown_tool":
+                raise UnhandledToolCallError(name, call_id)
+            return result.message
+
+        return from_registry
+    handlers = dict(tools or {})
+
+    async def from_mapping(name: str, arguments: Any, call_id: str) -> Any:
+        handler = handlers.get(name)
+        if handler is None:
+            raise UnhandledToolCallError(name, call_id)
+        return await _call_tool(handler, arguments)
+
+    return from_mapping
+
+
 async def run_auto(
     thread: Thread,
     input: Input,
     turn_options: TurnOptions | None = None,
     *,
     policy: AutoRunPolicy | None = None,
-    tools: Mapping[str, ToolHandler] | None = None,
+    tools: Mapping[str, ToolHandler] | ToolRegistry | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> AutoRunResult:
     """Run turns on ``thread`` until a terminal outcome (rules in the module docstring)."""
     policy = policy or AutoRunPolicy()
     options = turn_options or TurnOptions()
-    handlers = dict(tools or {})
+    answer = _tool_answerer(tools)
     attempts: list[Attempt] = []
     items: list[ThreadItem] = []
     turn_usage: list[TokenCounts] = []
@@ -244,10 +275,7 @@ async def run_auto(
         if outcome.required:
             outputs = []
             for call in outcome.required.values():
-                handler = handlers.get(call.name)
-                if handler is None:
-                    raise UnhandledToolCallError(call.name, call.call_id)
-                output = await _call_tool(handler, call.arguments)
+                output = await answer(call.name, call.arguments, call.call_id)
                 outputs.append({"call_id": call.call_id, "name": call.name, "output": output})
                 tool_calls.append(
                     {
