@@ -1,11 +1,11 @@
-"""Wall time of ``harness parity --impl reference,openai-agents,ts,codex-sdk-python,openai-codex-sdk`` over the
-whole scenario corpus, and where the time goes per implementation.
+"""Wall time of ``harness parity --impl reference,openai-agents,ts,codex-sdk-python,openai-codex-sdk,ai-sdk-codex``
+over the whole scenario corpus, and where the time goes per implementation.
 
 Run ``python benchmarks/parity_matrix.py [-n WORKERS ...] [--impl IDS]`` from the project root. For each
 worker count it runs the matrix in-process through the same code as the CLI (``run_matrix``, the committed
 baselines, no report files) and prints:
 
-- the wall time of the whole matrix (target: < 60 s on a 2-core machine, all five implementations);
+- the wall time of the whole matrix (target: < 60 s on a 2-core machine, all six implementations);
 - per implementation: the wall time of a run of that implementation alone (``alone``), the sum of its case
   durations inside the matrix run (``busy``; > wall when cases overlap), the adapter processes started, and
   its statuses.
@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL = "reference,openai-agents,ts,codex-sdk-python,openai-codex-sdk"
+ALL = "reference,openai-agents,ts,codex-sdk-python,openai-codex-sdk,ai-sdk-codex"
 TARGET_S = 60.0
 
 

@@ -605,7 +605,17 @@ def _install_adapter(key: str) -> Any:
 adapters_lister: Callable[[], list[Any]] = _list_adapters
 adapter_installer: Callable[[str], Any] = _install_adapter
 
-_PEER_KEYS = ("ts", "openai-agents", "codex-sdk-python", "openai-codex-sdk")
+_PEER_KEYS = (
+    "ts",
+    "openai-agents",
+    "codex-sdk-python",
+    "openai-codex-sdk",
+    "ai-sdk-codex",
+    # app-server SDKs, driven by `harness appserver replay --impl ID` (docs/adapters-peers.md)
+    "openai-codex",
+    "codex-python-sdk-unofficial",
+    "codex-python-sdk",
+)
 
 
 @adapters_app.command("list")
@@ -652,7 +662,11 @@ def adapters_list(
 def adapters_install(
     key: Annotated[
         str,
-        typer.Argument(metavar="PEER", help="ts, openai-agents, codex-sdk-python, openai-codex-sdk, or all."),
+        typer.Argument(
+            metavar="PEER",
+            help="ts, openai-agents, codex-sdk-python, openai-codex-sdk, ai-sdk-codex (exec); openai-codex, "
+            "codex-python-sdk-unofficial, codex-python-sdk (app-server); or all.",
+        ),
     ],
 ) -> None:
     """Install a peer SDK and its adapter into the adapter cache (a venv per Python SDK, an npm folder for

@@ -18,7 +18,7 @@ from harness.errors import AdapterError
 from harness.fake import Plan, build_fake
 
 ROOT = Path(__file__).resolve().parent.parent
-PEERS = ["openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk"]
+PEERS = ["openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex"]
 
 
 def test_known_adapters() -> None:
@@ -38,6 +38,7 @@ def test_adapter_script_paths() -> None:
         "reference": "reference_adapter.py",
         "openai-agents": "openai_agents_adapter.py",
         "ts": "ts/adapter.mjs",
+        "ai-sdk-codex": "ai-sdk/adapter.mjs",
         "codex-sdk-python": "codex_sdk_python_adapter.py",
         "openai-codex-sdk": "openai_codex_sdk_adapter.py",
     }

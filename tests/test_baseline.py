@@ -291,7 +291,7 @@ def test_committed_baselines_are_findings_with_reasons() -> None:
     ids = {s.id for s in load_all(ROOT / "scenarios")}
     parts = {
         "reference": PARTS,
-        **{i: PORTABLE_PARTS for i in ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk")},
+        **{i: PORTABLE_PARTS for i in ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex")},
     }
     baselines = load_baselines(ROOT / "baselines", parts)
     for baseline in baselines.values():

@@ -30,8 +30,9 @@ class ScriptedDriver(Driver):
         self.script = script
 
     def implementation(self) -> Implementation:
-        return Implementation(self.id, "scripted-sdk", "9.9.9", "rust", sdk="scripted", compared=PORTABLE_PARTS,
-                              driver="adapter")
+        return Implementation(
+            self.id, "scripted-sdk", "9.9.9", "rust", sdk="scripted", compared=PORTABLE_PARTS, driver="adapter"
+        )
 
     def observe(self, scenario: Any) -> Observation:
         return Observation(observation=dict(self.script.get(scenario.id, OBS)))
@@ -104,8 +105,10 @@ def test_matrix_baseline_lifecycle(project: dict[str, dict[str, Any]], tmp_path:
     assert run("parity", "--impl", "reference,ts")[0] == 0
 
     # a finding whose scenario globs match no scenario fails the run, located
-    path.write_text('format: 2\nimplementation: ts\nfindings:\n  renamed:\n    reason: old name\n'
-                    '    scenarios: ["basic/renamed"]\n    match:\n      - path: "error/kind"\n')
+    path.write_text(
+        "format: 2\nimplementation: ts\nfindings:\n  renamed:\n    reason: old name\n"
+        '    scenarios: ["basic/renamed"]\n    match:\n      - path: "error/kind"\n'
+    )
     code, out, _ = run("parity", "--impl", "ts")
     assert code == 1 and "baselines/ts.yaml:4:3" in out and "match no scenario" in out
 
@@ -145,7 +148,13 @@ def _statuses() -> list[AdapterStatus]:
     return [
         AdapterStatus("reference", "harness.reference", "python", True, "0.1.0", ("python", "-m", "ref"), "part"),
         AdapterStatus(
-            "ts", "@openai/codex-sdk", "javascript", False, None, (), "python -m harness.adapters.install ts",
+            "ts",
+            "@openai/codex-sdk",
+            "javascript",
+            False,
+            None,
+            (),
+            "python -m harness.adapters.install ts",
             problem="@openai/codex-sdk 0.163.0 is not installed",
         ),
     ]
@@ -171,7 +180,7 @@ def test_adapters_list_real_registry_never_fails(monkeypatch: pytest.MonkeyPatch
     code, out, _ = run("adapters", "list", "--json")
     assert code == 0
     rows = {r["id"]: r for r in json.loads(out)}
-    assert set(rows) == {"reference", "openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk"}
+    assert set(rows) == {"reference", "openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex"}
     assert rows["reference"]["installed"] is True
     assert rows["ts"]["installed"] is False and rows["ts"]["install_hint"].endswith("install ts")
 
@@ -188,7 +197,16 @@ def test_adapters_install_error_path(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setattr(cli, "adapter_installer", installer)
     code, out, err = run("adapters", "install", "all")
     assert code == 2
-    assert calls == ["ts", "openai-agents", "codex-sdk-python", "openai-codex-sdk"], "a failure does not stop the rest"
+    assert calls == [
+        "ts",
+        "openai-agents",
+        "codex-sdk-python",
+        "openai-codex-sdk",
+        "ai-sdk-codex",
+        "openai-codex",
+        "codex-python-sdk-unofficial",
+        "codex-python-sdk",
+    ], "a failure does not stop the rest"
     assert "error: ts: cannot install the TS adapter: npm is not on PATH" in err
     assert "openai-agents: openai-agents 1.0" in out
     code, out, _ = run("adapters", "install", "codex-sdk-python")

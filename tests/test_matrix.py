@@ -196,7 +196,7 @@ def test_missing_peer_is_reported_by_driver_for(tmp_path: Path) -> None:
         driver.close()
 
 
-PEERS = ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk")
+PEERS = ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex")
 
 
 @pytest.mark.parametrize("peer", PEERS)

@@ -29,6 +29,9 @@ from pathlib import Path
 from harness.errors import AdapterError
 
 __all__ = [
+    "AI_SDK_PACKAGES",
+    "AI_SDK_PROVIDER_VERSION",
+    "APPSERVER_PEERS",
     "PEERS",
     "TS_SDK_VERSION",
     "InstalledAdapter",
@@ -36,6 +39,7 @@ __all__ = [
     "cache_root",
     "find_installed",
     "install",
+    "install_ai_sdk",
     "install_command",
     "install_python",
     "install_ts",
@@ -43,6 +47,14 @@ __all__ = [
 ]
 
 TS_SDK_VERSION = "0.163.0"
+#: The Vercel AI SDK provider (its 1.x line is the AI SDK v6 one, which supports Node >= 18; 2.x needs AI SDK v7
+#: and Node >= 22) and its framework, pinned exactly in ``ai-sdk/package.json``.
+AI_SDK_PROVIDER_VERSION = "1.4.1"
+AI_SDK_PACKAGES: dict[str, str] = {
+    "ai-sdk-provider-codex-cli": AI_SDK_PROVIDER_VERSION,
+    "ai": "6.0.325",
+    "zod": "4.6.7",
+}
 _HERE = Path(__file__).resolve().parent
 
 
@@ -56,6 +68,10 @@ class Peer:
     package: str  #: npm / PyPI distribution
     version: str  #: the pinned version installed
     script: str  #: the adapter file, relative to ``harness/adapters``
+    #: Install the distribution without its dependencies and these requirements instead (``openai-codex``: its
+    #: pinned ``openai-codex-cli-bin`` runtime is a platform binary the adapter never runs, like TS's optional
+    #: ``@openai/codex`` platform package, since the adapter always passes ``codex_bin``).
+    no_deps_requirements: tuple[str, ...] | None = None
 
 
 PEERS: dict[str, Peer] = {
@@ -68,6 +84,33 @@ PEERS: dict[str, Peer] = {
     ),
     "openai-codex-sdk": Peer(
         "openai-codex-sdk", "openai-codex-sdk", "python", "openai-codex-sdk", "0.1.11", "openai_codex_sdk_adapter.py"
+    ),
+    "ai-sdk-codex": Peer(
+        "ai-sdk-codex",
+        "ai-sdk-provider-codex-cli",
+        "javascript",
+        "ai-sdk-provider-codex-cli",
+        AI_SDK_PROVIDER_VERSION,
+        "ai-sdk/adapter.mjs",
+    ),
+}
+
+
+#: App-server peer SDKs (JSON-RPC clients of ``codex app-server``): replay drivers for
+#: ``harness appserver replay --impl KEY`` (:mod:`harness.adapters.appserver_peers`), not exec-matrix adapters, so
+#: they live apart from :data:`PEERS`; ``install``/``find_installed`` take both.
+APPSERVER_PEERS: dict[str, Peer] = {
+    "openai-codex": Peer(
+        "openai-codex", "openai-codex", "python", "openai-codex", "0.163.0",
+        "appserver_peers/openai_codex_script.py", no_deps_requirements=("pydantic>=2.12", "packaging>=26.2"),
+    ),
+    "codex-python-sdk-unofficial": Peer(
+        "codex-python-sdk-unofficial", "codex-python-sdk-unofficial", "python", "codex-python-sdk-unofficial",
+        "0.128.0", "appserver_peers/unofficial_script.py",
+    ),
+    "codex-python-sdk": Peer(
+        "codex-python-sdk", "codex-python-sdk", "python", "codex-python-sdk", "0.2.1",
+        "appserver_peers/codex_python_sdk_script.py",
     ),
 }
 
@@ -101,9 +144,10 @@ def install_command(key: str) -> str:
 
 def _peer(key: str) -> Peer:
     try:
-        return PEERS[key]
+        return PEERS[key] if key in PEERS else APPSERVER_PEERS[key]
     except KeyError:
-        raise AdapterError(f"unknown peer adapter {key!r} (known: {', '.join(PEERS)})") from None
+        known = ", ".join([*PEERS, *APPSERVER_PEERS])
+        raise AdapterError(f"unknown peer adapter {key!r} (known: {known})") from None
 
 
 # ------------------------------------------------------------------------------------------------------ TS
@@ -170,6 +214,79 @@ def install_ts(cache_dir: Path | None = None) -> InstalledAdapter:
     return _ts_adapter(folder, version, time.monotonic() - started)
 
 
+# ------------------------------------------------------------------------------------------------ AI SDK
+# ``ai-sdk-codex``: the provider and its framework in ``<cache>/ai-sdk-codex/``, installed like TS (copy the
+# adapter folder, ``npm install --omit=optional``): the provider's optional ``@openai/codex`` (and its binary)
+# is never installed, because the adapter always sets the provider's ``codexPath``.
+
+
+def _ai_sdk_dir(cache_dir: Path | None) -> Path:
+    return cache_root(cache_dir) / "ai-sdk-codex"
+
+
+def _npm_versions(folder: Path, packages: dict[str, str]) -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for package in packages:
+        try:
+            version = json.loads((folder / "node_modules" / package / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            versions[package] = None
+            continue
+        found = version.get("version") if isinstance(version, dict) else None
+        versions[package] = found if isinstance(found, str) else None
+    return versions
+
+
+def _ai_sdk_adapter(folder: Path, seconds: float = 0.0) -> InstalledAdapter:
+    node = shutil.which("node") or "node"
+    return InstalledAdapter(
+        key="ai-sdk-codex",
+        name=PEERS["ai-sdk-codex"].name,
+        language="javascript",
+        sdk_version=AI_SDK_PROVIDER_VERSION,
+        command=(node, str(folder / "adapter.mjs")),
+        location=folder,
+        seconds=seconds,
+    )
+
+
+def install_ai_sdk(cache_dir: Path | None = None) -> InstalledAdapter:
+    """Install the AI SDK provider adapter into ``<cache>/ai-sdk-codex`` (idempotent) and return how to start it."""
+    folder = _ai_sdk_dir(cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_changed = _copy_if_changed(_HERE / "ai-sdk" / "package.json", folder / "package.json")
+    _copy_if_changed(_HERE / "ai-sdk" / "adapter.mjs", folder / "adapter.mjs")
+    if not manifest_changed and _npm_versions(folder, AI_SDK_PACKAGES) == AI_SDK_PACKAGES:
+        return _ai_sdk_adapter(folder)
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AdapterError("cannot install the AI SDK adapter: npm is not on PATH (install Node.js >= 18 with npm)")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [npm, "install", "--omit=optional", "--no-audit", "--no-fund", "--no-package-lock"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AdapterError(f"npm install failed in {folder} (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    versions = _npm_versions(folder, AI_SDK_PACKAGES)
+    if versions != AI_SDK_PACKAGES:
+        raise AdapterError(f"npm install left {versions} in {folder}, expected {AI_SDK_PACKAGES}")
+    return _ai_sdk_adapter(folder, time.monotonic() - started)
+
+
+def _find_ai_sdk(cache_dir: Path | None) -> InstalledAdapter | None:
+    folder = _ai_sdk_dir(cache_dir)
+    if shutil.which("node") is None or _npm_versions(folder, AI_SDK_PACKAGES) != AI_SDK_PACKAGES:
+        return None
+    if _digest(folder / "package.json") != _digest(_HERE / "ai-sdk" / "package.json"):
+        return None
+    _copy_if_changed(_HERE / "ai-sdk" / "adapter.mjs", folder / "adapter.mjs")
+    return _ai_sdk_adapter(folder)
+
+
 # -------------------------------------------------------------------------------------------------- Python
 
 
@@ -202,8 +319,9 @@ def _python_adapter(peer: Peer, venv_dir: Path, version: str, seconds: float = 0
 
 
 def install_python(name: str, cache_dir: Path | None = None) -> InstalledAdapter:
-    """Install Python peer ``name`` (``openai-agents``, ``codex-sdk-python``, ``openai-codex-sdk``) into its own
-    venv ``<cache>/<name>/venv`` at the pinned version (idempotent) and return how to start its adapter."""
+    """Install Python peer ``name`` (``openai-agents``, ``codex-sdk-python``, ``openai-codex-sdk``, or an
+    app-server peer of :data:`APPSERVER_PEERS`) into its own venv ``<cache>/<name>/venv`` at the pinned version
+    (idempotent) and return how to start its adapter."""
     peer = _peer(name)
     if peer.language != "python":
         raise AdapterError(f"{name!r} is not a Python peer; use install_ts()")
@@ -214,24 +332,17 @@ def install_python(name: str, cache_dir: Path | None = None) -> InstalledAdapter
     started = time.monotonic()
     if not python.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
-    proc = subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            f"{peer.package}=={peer.version}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise AdapterError(
-            f"pip install {peer.package}=={peer.version} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"
-        )
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    commands = [[*pip, f"{peer.package}=={peer.version}"]]
+    if peer.no_deps_requirements is not None:
+        commands = [[*pip, "--no-deps", f"{peer.package}=={peer.version}"], [*pip, *peer.no_deps_requirements]]
+    for command in commands:
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise AdapterError(
+                f"pip install {' '.join(command[len(pip):])} failed (exit {proc.returncode}): "
+                f"{proc.stderr.strip()[-2000:]}"
+            )
     version = _python_installed_version(python, peer.package)
     if version != peer.version:
         raise AdapterError(f"{peer.package} {version!r} installed in {venv_dir}, expected {peer.version}")
@@ -242,7 +353,9 @@ def install_python(name: str, cache_dir: Path | None = None) -> InstalledAdapter
 
 
 def install(key: str, cache_dir: Path | None = None) -> InstalledAdapter:
-    """Install peer ``key`` (``ts`` or a Python peer name)."""
+    """Install peer ``key`` (``ts``, ``ai-sdk-codex`` or a Python peer name)."""
+    if _peer(key).key == "ai-sdk-codex":
+        return install_ai_sdk(cache_dir)
     return install_ts(cache_dir) if _peer(key).key == "ts" else install_python(key, cache_dir)
 
 
@@ -250,6 +363,8 @@ def find_installed(key: str, cache_dir: Path | None = None) -> InstalledAdapter 
     """The installed adapter for ``key`` at its pinned version, or ``None``; never installs anything. For TS
     the adapter file in the cache is refreshed from the package when it differs."""
     peer = _peer(key)
+    if peer.key == "ai-sdk-codex":
+        return _find_ai_sdk(cache_dir)
     if peer.key == "ts":
         folder = _ts_dir(cache_dir)
         if _ts_installed_version(folder) != TS_SDK_VERSION or shutil.which("node") is None:
@@ -277,10 +392,13 @@ def list_peers(cache_dir: Path | None = None) -> list[tuple[Peer, InstalledAdapt
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m harness.adapters.install [KEY ...|all]``: install peers, print one JSON line each."""
+    """``python -m harness.adapters.install [KEY ...|all|all-appserver]``: install peers, print one JSON line
+    each (``all``: the exec peers; ``all-appserver``: the app-server peers)."""
     keys = list(sys.argv[1:] if argv is None else argv) or ["all"]
     if keys == ["all"]:
         keys = list(PEERS)
+    elif keys == ["all-appserver"]:
+        keys = list(APPSERVER_PEERS)
     status = 0
     for key in keys:
         try:

@@ -75,6 +75,7 @@ _HOMEPAGES = {
     "openai-agents": "https://github.com/openai/openai-agents-python",
     "codex-sdk-python": "https://github.com/vectorfy-co/codex-sdk-python",
     "openai-codex-sdk": "https://pypi.org/project/openai-codex-sdk/",
+    "ai-sdk-codex": "https://github.com/ben-vargas/ai-sdk-provider-codex-cli",
 }
 
 
@@ -103,7 +104,10 @@ ADAPTERS: tuple[AdapterSpec, ...] = (
         homepage=None,
         install_hint="part of the harness",
     ),
-    *(_peer_spec(install.PEERS[key]) for key in ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk")),
+    *(
+        _peer_spec(install.PEERS[key])
+        for key in ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex")
+    ),
 )
 
 

@@ -54,6 +54,17 @@ DRIVERS: dict[str, Callable[[float], Driver]] = {
 }
 
 
+def _register_peer_drivers() -> None:
+    """The app-server peer SDKs (docs/adapters-peers.md): each runs in its own venv through an adapter script."""
+    from harness.adapters.appserver_peers import PEER_IDS, driver_factory
+
+    for peer_id in PEER_IDS:
+        DRIVERS[peer_id] = driver_factory(peer_id)
+
+
+_register_peer_drivers()
+
+
 def make_driver(impl: str, *, timeout: float) -> Driver:
     """The driver for ``impl`` (``scripted``, ``reference``), for a fake with ``timeout``."""
     try:
