@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import venv
+from collections.abc import Mapping
 from pathlib import Path
 
 from harness.errors import AdapterError
@@ -150,29 +151,50 @@ def _peer(key: str) -> Peer:
         raise AdapterError(f"unknown peer adapter {key!r} (known: {known})") from None
 
 
-# ------------------------------------------------------------------------------------------------------ TS
+# ---------------------------------------------------------------------------------------------------- Node
+# The Node peers (``ts``: @openai/codex-sdk; ``ai-sdk-codex``: the Vercel AI SDK provider with ``ai`` and ``zod``)
+# install the same way: their folder under ``harness/adapters/`` (``adapter.mjs`` + a ``package.json`` pinning exact
+# versions) is copied into ``<cache>/<key>/`` and ``npm install --omit=optional`` runs there, so no optional
+# ``@openai/codex`` platform binary is ever installed (the adapters always pass the fake's path).
 
 
-def _ts_dir(cache_dir: Path | None) -> Path:
-    return cache_root(cache_dir) / "ts"
+@dataclasses.dataclass(frozen=True)
+class _NodePeer:
+    key: str
+    folder: str  #: below harness/adapters/
+    packages: Mapping[str, str]  #: the pinned packages the install must leave, name -> version
+    sdk: str  #: the package whose version the adapter reports
+
+    def directory(self, cache_dir: Path | None) -> Path:
+        return cache_root(cache_dir) / self.key
 
 
-def _ts_installed_version(folder: Path) -> str | None:
-    manifest = folder / "node_modules" / "@openai" / "codex-sdk" / "package.json"
-    try:
-        version = json.loads(manifest.read_text(encoding="utf-8")).get("version")
-    except (OSError, ValueError):
-        return None
-    return version if isinstance(version, str) else None
+_NODE_PEERS: dict[str, _NodePeer] = {
+    "ts": _NodePeer("ts", "ts", {"@openai/codex-sdk": TS_SDK_VERSION}, "@openai/codex-sdk"),
+    "ai-sdk-codex": _NodePeer("ai-sdk-codex", "ai-sdk", AI_SDK_PACKAGES, "ai-sdk-provider-codex-cli"),
+}
 
 
-def _ts_adapter(folder: Path, version: str, seconds: float = 0.0) -> InstalledAdapter:
+def _npm_versions(folder: Path, packages: Mapping[str, str]) -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for package in packages:
+        try:
+            data = json.loads((folder / "node_modules" / package / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            versions[package] = None
+            continue
+        found = data.get("version") if isinstance(data, dict) else None
+        versions[package] = found if isinstance(found, str) else None
+    return versions
+
+
+def _node_adapter(node_peer: _NodePeer, folder: Path, seconds: float = 0.0) -> InstalledAdapter:
     node = shutil.which("node") or "node"
     return InstalledAdapter(
-        key="ts",
-        name=PEERS["ts"].name,
+        key=node_peer.key,
+        name=PEERS[node_peer.key].name,
         language="javascript",
-        sdk_version=version,
+        sdk_version=node_peer.packages[node_peer.sdk],
         command=(node, str(folder / "adapter.mjs")),
         location=folder,
         seconds=seconds,
@@ -187,17 +209,20 @@ def _copy_if_changed(source: Path, target: Path) -> bool:
     return True
 
 
-def install_ts(cache_dir: Path | None = None) -> InstalledAdapter:
-    """Install the TS adapter into ``<cache>/ts`` (idempotent) and return how to start it."""
-    folder = _ts_dir(cache_dir)
+def _install_node(node_peer: _NodePeer, cache_dir: Path | None) -> InstalledAdapter:
+    """Install a Node peer into ``<cache>/<key>`` (idempotent) and return how to start it."""
+    folder = node_peer.directory(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest_changed = _copy_if_changed(_HERE / "ts" / "package.json", folder / "package.json")
-    _copy_if_changed(_HERE / "ts" / "adapter.mjs", folder / "adapter.mjs")
-    if not manifest_changed and _ts_installed_version(folder) == TS_SDK_VERSION:
-        return _ts_adapter(folder, TS_SDK_VERSION)
+    source = _HERE / node_peer.folder
+    manifest_changed = _copy_if_changed(source / "package.json", folder / "package.json")
+    _copy_if_changed(source / "adapter.mjs", folder / "adapter.mjs")
+    if not manifest_changed and _npm_versions(folder, node_peer.packages) == dict(node_peer.packages):
+        return _node_adapter(node_peer, folder)
     npm = shutil.which("npm")
     if npm is None:
-        raise AdapterError("cannot install the TS adapter: npm is not on PATH (install Node.js >= 18 with npm)")
+        raise AdapterError(
+            f"cannot install the {node_peer.key} adapter: npm is not on PATH (install Node.js >= 18 with npm)"
+        )
     started = time.monotonic()
     proc = subprocess.run(
         [npm, "install", "--omit=optional", "--no-audit", "--no-fund", "--no-package-lock"],
@@ -208,83 +233,31 @@ def install_ts(cache_dir: Path | None = None) -> InstalledAdapter:
     )
     if proc.returncode != 0:
         raise AdapterError(f"npm install failed in {folder} (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    version = _ts_installed_version(folder)
-    if version != TS_SDK_VERSION:
-        raise AdapterError(f"npm install left @openai/codex-sdk {version!r} in {folder}, expected {TS_SDK_VERSION}")
-    return _ts_adapter(folder, version, time.monotonic() - started)
+    versions = _npm_versions(folder, node_peer.packages)
+    if versions != dict(node_peer.packages):
+        raise AdapterError(f"npm install left {versions} in {folder}, expected {dict(node_peer.packages)}")
+    return _node_adapter(node_peer, folder, time.monotonic() - started)
 
 
-# ------------------------------------------------------------------------------------------------ AI SDK
-# ``ai-sdk-codex``: the provider and its framework in ``<cache>/ai-sdk-codex/``, installed like TS (copy the
-# adapter folder, ``npm install --omit=optional``): the provider's optional ``@openai/codex`` (and its binary)
-# is never installed, because the adapter always sets the provider's ``codexPath``.
+def _find_node(node_peer: _NodePeer, cache_dir: Path | None) -> InstalledAdapter | None:
+    folder = node_peer.directory(cache_dir)
+    if shutil.which("node") is None or _npm_versions(folder, node_peer.packages) != dict(node_peer.packages):
+        return None
+    source = _HERE / node_peer.folder
+    if _digest(folder / "package.json") != _digest(source / "package.json"):
+        return None
+    _copy_if_changed(source / "adapter.mjs", folder / "adapter.mjs")
+    return _node_adapter(node_peer, folder)
 
 
-def _ai_sdk_dir(cache_dir: Path | None) -> Path:
-    return cache_root(cache_dir) / "ai-sdk-codex"
-
-
-def _npm_versions(folder: Path, packages: dict[str, str]) -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
-    for package in packages:
-        try:
-            version = json.loads((folder / "node_modules" / package / "package.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            versions[package] = None
-            continue
-        found = version.get("version") if isinstance(version, dict) else None
-        versions[package] = found if isinstance(found, str) else None
-    return versions
-
-
-def _ai_sdk_adapter(folder: Path, seconds: float = 0.0) -> InstalledAdapter:
-    node = shutil.which("node") or "node"
-    return InstalledAdapter(
-        key="ai-sdk-codex",
-        name=PEERS["ai-sdk-codex"].name,
-        language="javascript",
-        sdk_version=AI_SDK_PROVIDER_VERSION,
-        command=(node, str(folder / "adapter.mjs")),
-        location=folder,
-        seconds=seconds,
-    )
+def install_ts(cache_dir: Path | None = None) -> InstalledAdapter:
+    """Install the TS adapter into ``<cache>/ts`` (idempotent) and return how to start it."""
+    return _install_node(_NODE_PEERS["ts"], cache_dir)
 
 
 def install_ai_sdk(cache_dir: Path | None = None) -> InstalledAdapter:
     """Install the AI SDK provider adapter into ``<cache>/ai-sdk-codex`` (idempotent) and return how to start it."""
-    folder = _ai_sdk_dir(cache_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest_changed = _copy_if_changed(_HERE / "ai-sdk" / "package.json", folder / "package.json")
-    _copy_if_changed(_HERE / "ai-sdk" / "adapter.mjs", folder / "adapter.mjs")
-    if not manifest_changed and _npm_versions(folder, AI_SDK_PACKAGES) == AI_SDK_PACKAGES:
-        return _ai_sdk_adapter(folder)
-    npm = shutil.which("npm")
-    if npm is None:
-        raise AdapterError("cannot install the AI SDK adapter: npm is not on PATH (install Node.js >= 18 with npm)")
-    started = time.monotonic()
-    proc = subprocess.run(
-        [npm, "install", "--omit=optional", "--no-audit", "--no-fund", "--no-package-lock"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise AdapterError(f"npm install failed in {folder} (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    versions = _npm_versions(folder, AI_SDK_PACKAGES)
-    if versions != AI_SDK_PACKAGES:
-        raise AdapterError(f"npm install left {versions} in {folder}, expected {AI_SDK_PACKAGES}")
-    return _ai_sdk_adapter(folder, time.monotonic() - started)
-
-
-def _find_ai_sdk(cache_dir: Path | None) -> InstalledAdapter | None:
-    folder = _ai_sdk_dir(cache_dir)
-    if shutil.which("node") is None or _npm_versions(folder, AI_SDK_PACKAGES) != AI_SDK_PACKAGES:
-        return None
-    if _digest(folder / "package.json") != _digest(_HERE / "ai-sdk" / "package.json"):
-        return None
-    _copy_if_changed(_HERE / "ai-sdk" / "adapter.mjs", folder / "adapter.mjs")
-    return _ai_sdk_adapter(folder)
+    return _install_node(_NODE_PEERS["ai-sdk-codex"], cache_dir)
 
 
 # -------------------------------------------------------------------------------------------------- Python
@@ -354,25 +327,18 @@ def install_python(name: str, cache_dir: Path | None = None) -> InstalledAdapter
 
 def install(key: str, cache_dir: Path | None = None) -> InstalledAdapter:
     """Install peer ``key`` (``ts``, ``ai-sdk-codex`` or a Python peer name)."""
-    if _peer(key).key == "ai-sdk-codex":
-        return install_ai_sdk(cache_dir)
-    return install_ts(cache_dir) if _peer(key).key == "ts" else install_python(key, cache_dir)
+    peer = _peer(key)
+    if peer.key in _NODE_PEERS:
+        return _install_node(_NODE_PEERS[peer.key], cache_dir)
+    return install_python(key, cache_dir)
 
 
 def find_installed(key: str, cache_dir: Path | None = None) -> InstalledAdapter | None:
     """The installed adapter for ``key`` at its pinned version, or ``None``; never installs anything. For TS
     the adapter file in the cache is refreshed from the package when it differs."""
     peer = _peer(key)
-    if peer.key == "ai-sdk-codex":
-        return _find_ai_sdk(cache_dir)
-    if peer.key == "ts":
-        folder = _ts_dir(cache_dir)
-        if _ts_installed_version(folder) != TS_SDK_VERSION or shutil.which("node") is None:
-            return None
-        if _digest(folder / "package.json") != _digest(_HERE / "ts" / "package.json"):
-            return None
-        _copy_if_changed(_HERE / "ts" / "adapter.mjs", folder / "adapter.mjs")
-        return _ts_adapter(folder, TS_SDK_VERSION)
+    if peer.key in _NODE_PEERS:
+        return _find_node(_NODE_PEERS[peer.key], cache_dir)
     venv_dir = cache_root(cache_dir) / key / "venv"
     if _python_installed_version(_venv_python(venv_dir), peer.package) != peer.version:
         return None
