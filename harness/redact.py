@@ -69,12 +69,22 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def is_secret_key(key: str) -> bool:
     """Whether a mapping key / env variable / config key names a secret (``OPENAI_API_KEY``, ``api_key``,
-    ``model_providers.x.auth_token``, ``authorization``; not ``input_tokens`` or ``max_output_tokens``)."""
+    ``model_providers.x.auth_token``, ``authorization``; not ``input_tokens`` or ``max_output_tokens``).
+
+    >>> [is_secret_key(key) for key in ("OPENAI_API_KEY", "model_providers.x.auth_token", "input_tokens")]
+    [True, True, False]
+    """
     return bool(_SECRET_KEY.search(key))
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every secret the rules recognise replaced by ``<redacted>`` (:data:`PLACEHOLDERS` kept)."""
+    """``text`` with every secret the rules recognise replaced by ``<redacted>`` (:data:`PLACEHOLDERS` kept).
+
+    >>> redact_text('codex exec -c model_providers.x.api_key="not-a-real-key" https://me:pw@proxy.test/')
+    'codex exec -c model_providers.x.api_key="<redacted>" https://<redacted>@proxy.test/'
+    >>> redact_text("Authorization: Bearer abcdefgh12345678 and FAKE_API_KEY=dummy")  # the placeholder stays
+    'Authorization: Bearer <redacted> and FAKE_API_KEY=dummy'
+    """
     if not text:
         return text
     for pattern, replacement in _PATTERNS:
@@ -91,7 +101,13 @@ def redact_text(text: str) -> str:
 
 def redact_data(value: Any) -> Any:
     """A copy of ``value`` (JSON-like data) with secrets redacted: non-empty strings under secret keys at any
-    depth, and every string through :func:`redact_text`. Other values are returned as they are."""
+    depth, and every string through :func:`redact_text`. Other values are returned as they are.
+
+    >>> redact_data({"env": {"OPENAI_API_KEY": "anything", "RUST_LOG": "info"}, "note": "key sk-test-0000000000"})
+    {'env': {'OPENAI_API_KEY': '<redacted>', 'RUST_LOG': 'info'}, 'note': 'key <redacted>'}
+    >>> redact_data(redact_data({"token": "x"})) == {"token": "<redacted>"}  # redacting twice changes nothing
+    True
+    """
     if isinstance(value, Mapping):
         out: dict[Any, Any] = {}
         for key, item in value.items():

@@ -26,7 +26,9 @@ _sub = typer.Typer(add_completion=False, no_args_is_help=True, help="Build the f
 def build(
     plan: Annotated[Path, typer.Argument(help="The plan (YAML or JSON), see docs/fake-codex.md.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Directory to compile into (DIR/codex).")],
-    log: Annotated[Path | None, typer.Option("--log", help="Invocation log baked in [default: DIR/log.jsonl].")] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Invocation log baked in \\[default: DIR/log.jsonl].")
+    ] = None,
 ) -> None:
     """Compile PLAN into DIR and print the absolute path of DIR/codex: point your SDK at it."""
     from harness.fake.codex import build_fake, load_plan
@@ -40,7 +42,7 @@ def build(
 def launcher(
     out: Annotated[
         Path | None,
-        typer.Option("-o", "--out", help="Where to write it [default: <cache>/bin/harness-fake-codex]."),
+        typer.Option("-o", "--out", help="Where to write it \\[default: <cache>/bin/harness-fake-codex]."),
     ] = None,
 ) -> None:
     """Write the perl launcher (HARNESS_FAKE_PLAN → cached compiled fake) with this Python baked in for cache

@@ -10,6 +10,17 @@ Lists are aligned before they are walked (``difflib.SequenceMatcher`` over each 
 element inserted into ``argv`` is one added leaf at its index, not a cascade of changed leaves behind it; a
 replaced run of elements is walked pair by pair (so a changed ``usage`` inside the third event shows as the
 changed keys inside it), and the rest of an uneven run is added or removed whole.
+
+An SDK that inserts one argument differs by one added leaf, not by every argument after it:
+
+>>> golden = {"invocations": [{"argv": ["exec", "--json", "-"]}], "error": None}
+>>> observed = {"invocations": [{"argv": ["exec", "--json", "--skip-git-repo-check", "-"]}], "error": None}
+>>> [leaf.to_dict() for leaf in diff_leaves(golden, observed, ["invocations", "error"])]
+[{'path': 'invocations/0/argv/2', 'change': 'added', 'observed': '--skip-git-repo-check'}]
+>>> Leaf.from_dict({"path": "error/kind", "change": "moved"})
+Traceback (most recent call last):
+    ...
+ValueError: 'moved' is not a valid Change
 """
 
 from __future__ import annotations
@@ -29,9 +40,9 @@ __all__ = [
     "diff_leaves",
     "escape_segment",
     "generalize",
+    "matches_pattern",
     "pointer",
     "split_pointer",
-    "matches_pattern",
     "unescape_segment",
 ]
 
@@ -56,7 +67,11 @@ def unescape_segment(segment: str) -> str:
 
 
 def pointer(path: Sequence[str | int]) -> str:
-    """``("invocations", 0, "argv")`` → ``invocations/0/argv`` (no leading slash: the root is implied)."""
+    """``("invocations", 0, "argv")`` → ``invocations/0/argv`` (no leading slash: the root is implied).
+
+    >>> pointer(("invocations", 0, "env", "a/b~c"))
+    'invocations/0/env/a~1b~0c'
+    """
     return "/".join(escape_segment(s) for s in path)
 
 
@@ -174,6 +189,12 @@ def matches_pattern(pattern: Sequence[str], path: Sequence[str | int]) -> bool:
 
     Each pattern segment is an ``fnmatch`` pattern for one path segment (``*`` any segment, ``item_*``);
     ``**`` matches any number of segments, none included. The whole path must match.
+
+    >>> path = ("invocations", 0, "argv", 2)
+    >>> generalize(path), matches_pattern(split_pointer("invocations/**/argv/*"), path)
+    ('invocations/*/argv/*', True)
+    >>> matches_pattern(split_pointer("invocations/*/argv"), path)  # the whole path must match
+    False
     """
     segments = [str(s) for s in path]
 

@@ -27,6 +27,24 @@ too, with ``reason`` naming the JSON path; unknown *extra* fields are still acce
 ``strict``, an unknown type becomes :class:`UnknownEvent` / :class:`UnknownItem`, a misfit value is kept as an
 extra field, and an event whose required field is unusable becomes an :class:`UnknownEvent`, so nothing is
 ever lost.
+
+A typical use, on a line the real CLI printed:
+
+>>> line = '{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"Hello"}}'
+>>> event = parse(line)
+>>> event
+ItemCompletedEvent(item=AgentMessageItem(id='item_0', text='Hello'))
+>>> event.item.text, serialize(event) == line
+('Hello', True)
+
+An unknown type is kept, not lost; ``strict=True`` rejects it, with the reason:
+
+>>> type(parse('{"type":"future.event","x":1}')).__name__
+'UnknownEvent'
+>>> parse('{"type":"future.event","x":1}', strict=True)
+Traceback (most recent call last):
+    ...
+harness.reference.errors.EventParseError: Failed to parse item: {"type":"future.event","x":1}
 """
 
 from __future__ import annotations
@@ -580,6 +598,13 @@ def parse(line: str | bytes, *, strict: bool = False) -> ThreadEvent:
     Raises :class:`EventParseError` for non-JSON (always) and, with ``strict=True``, for anything that does
     not fit the typed model (see the module docstring). ``serialize(parse(line)) == line`` for every JSON
     object line.
+
+    >>> parse(b'{"type":"thread.started","thread_id":"t-1"}\\r\\n')
+    ThreadStartedEvent(thread_id='t-1')
+    >>> parse("not json")
+    Traceback (most recent call last):
+        ...
+    harness.reference.errors.EventParseError: Failed to parse item: not json
     """
     # The fast path, inlined (see the section comment): pick a decoder, decode, prove by re-encoding. The str
     # and bytes branches differ only in the types of the mark and of ``"i"``; a shared helper would cost a call
@@ -659,6 +684,9 @@ def _write_exact(node: Node) -> str:
 
 def serialize(event: ThreadEvent) -> str:
     """The JSON line for ``event`` (no trailing newline), byte-identical to what the CLI prints.
+
+    >>> serialize(TurnStartedEvent())
+    '{"type":"turn.started"}'
 
     msgspec encodes it directly unless the tree carries a recorded layout, unknown fields or raw tokens
     (msgspec refuses those types) or a web_search provider id (which needs a duplicate ``"id"`` key).
@@ -749,6 +777,17 @@ def iter_events(
 
     The complete lines of each chunk are cut in one ``bytes.split`` (not one ``find`` and two copies per
     line), so the reader adds little to ``parse``'s own cost.
+
+    >>> import io
+    >>> stdout = io.BytesIO(b'{"type":"thread.started","thread_id":"t-1"}\\r\\n\\n{"type":"turn.started"}')
+    >>> [type(event).__name__ for event in iter_events(stdout)]
+    ['ThreadStartedEvent', 'TurnStartedEvent']
+    >>> from harness.reference.errors import EventParseError
+    >>> try:
+    ...     list(iter_events(io.BytesIO(b'{"type":"turn.started"}\\n{oops}\\n')))
+    ... except EventParseError as exc:
+    ...     print(exc.kind, exc.line_number)
+    parse 2
     """
     read = getattr(stream, "read1", None) or stream.read
     buf = bytearray()

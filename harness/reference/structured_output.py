@@ -7,6 +7,27 @@ user sees every problem of a response in one error.
 The schema builder accepts dataclasses (nested), ``str``/``int``/``float``/``bool``, ``None`` unions, ``list[T]``,
 ``tuple[T, ...]``, ``dict[str, T]``, ``Literal[...]`` and ``Enum``. Fields without a default are required, and objects
 are closed (``additionalProperties: false``), which the Responses API's strict mode requires.
+
+A typical use: build the schema from a dataclass, pass it as the turn's output schema, decode the final response:
+
+>>> import dataclasses
+>>> @dataclasses.dataclass(frozen=True)
+... class Verdict:
+...     ok: bool
+...     reasons: list[str] = dataclasses.field(default_factory=list)
+>>> schema_for(Verdict)
+{'type': 'object', 'properties': {'ok': {'type': 'boolean'}, 'reasons': {'type': 'array', 'items': {'type': 'string'}}},
+ 'required': ['ok'], 'additionalProperties': False}
+>>> decode_output('{"ok": true, "reasons": ["tests pass"]}', Verdict)
+Verdict(ok=True, reasons=['tests pass'])
+
+A response that breaks the schema names every failing location by JSON pointer, all at once:
+
+>>> decode_output('{"ok": "yes", "reasons": [1]}', Verdict)
+Traceback (most recent call last):
+    ...
+harness.reference.structured_output.StructuredOutputError: Structured output does not match the schema:
+/ok: 'yes' is not of type 'boolean'; /reasons/0: 1 is not of type 'string'
 """
 
 from __future__ import annotations
@@ -71,7 +92,15 @@ def _pointer(path: typing.Iterable[Any]) -> str:
 
 
 def validate_schema(schema: Any) -> Mapping[str, Any]:
-    """Check that ``schema`` is a plain JSON object and a valid JSON Schema (TS SDK text for the first rule)."""
+    """Check that ``schema`` is a plain JSON object and a valid JSON Schema (TS SDK text for the first rule).
+
+    >>> validate_schema({"type": "object"})
+    {'type': 'object'}
+    >>> validate_schema([{"type": "object"}])
+    Traceback (most recent call last):
+        ...
+    harness.reference.errors.InvalidOptionsError: outputSchema must be a plain JSON object
+    """
     if not isinstance(schema, Mapping):
         raise InvalidOptionsError("outputSchema must be a plain JSON object")
     try:
@@ -82,7 +111,17 @@ def validate_schema(schema: Any) -> Mapping[str, Any]:
 
 
 def validate_output(text: str, schema: Mapping[str, Any]) -> Any:
-    """Parse ``text`` as JSON and validate it; return the decoded value or raise :class:`StructuredOutputError`."""
+    """Parse ``text`` as JSON and validate it; return the decoded value or raise :class:`StructuredOutputError`.
+
+    >>> validate_output('[1, 2]', {"type": "array", "items": {"type": "integer"}})
+    [1, 2]
+    >>> try:
+    ...     validate_output('{"answer": 4', {"type": "object"})
+    ... except StructuredOutputError as exc:
+    ...     print(exc.kind, exc.violations[0])
+    structured_output OutputViolation(pointer='', message="not valid JSON: Expecting ',' delimiter at line 1 column 13",
+                                      validator='json')
+    """
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -110,7 +149,16 @@ def decode_output(text: str, target: type[T], schema: Mapping[str, Any] | None =
 
 
 def schema_for(target: Any) -> dict[str, Any]:
-    """The JSON Schema of a dataclass (or any supported type annotation)."""
+    """The JSON Schema of a dataclass (or any supported type annotation).
+
+    >>> schema_for(dict[str, int | None])
+    {'type': 'object', 'additionalProperties': {'anyOf': [{'type': 'integer'}, {'type': 'null'}]}}
+    >>> schema_for(tuple[int, str])
+    Traceback (most recent call last):
+        ...
+    harness.reference.errors.InvalidOptionsError: unsupported type for structured output: tuple[int, str]
+    (use tuple[T, ...])
+    """
     return _schema(target)
 
 

@@ -149,12 +149,36 @@ class Plan:
     def from_mapping(cls, data: Any, *, base_dir: Path, source: Path | None = None) -> Plan:
         """Validate an already-parsed plan (e.g. embedded in a scenario); ``replay`` paths resolve against
         ``base_dir``. Errors name ``source`` (when given) and the field, but no line: there is no YAML to
-        point at."""
+        point at.
+
+        >>> events = [{"type": "thread.started", "thread_id": "t1"}, {"type": "turn.started"}]
+        >>> plan = Plan.from_mapping({"steps": [{"events": events, "faults": {"exit_code": 2}}]}, base_dir=Path("."))
+        >>> step = plan.steps[0]
+        >>> step.kind, step.lines, step.faults.exit_code
+        ('events', (b'{"type":"thread.started","thread_id":"t1"}', b'{"type":"turn.started"}'), 2)
+        >>> Plan.from_mapping({"steps": []}, base_dir=Path("."), source=Path("plan.yaml"))
+        Traceback (most recent call last):
+            ...
+        harness.errors.PlanError: plan.yaml: steps: a plan needs at least one step
+        """
         return _Builder(source, base_dir, {}, {}).plan(data)
 
 
 def load_plan(path: Path) -> Plan:
-    """Load a YAML or JSON plan file; ``replay`` paths are relative to the file's directory."""
+    """Load a YAML or JSON plan file; ``replay`` paths are relative to the file's directory.
+
+    A mistake is located at its YAML line and column:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "plan.yaml"
+    ...     _ = path.write_text("steps:\\n  - lines: ['not json']\\n    faults: {exit_code: 256}\\n")
+    ...     try:
+    ...         load_plan(path)
+    ...     except PlanError as exc:
+    ...         print(str(exc).replace(folder, "DIR"))
+    DIR/plan.yaml:3:25: steps[0].faults.exit_code: must be between 0 and 255, got 256
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -11,6 +11,34 @@ request"; ``p`` is any policy, abstention is ``None``:
 
 Members are evaluated in order and lazily (FirstMatch stops at the first decision, AllOf at the first refusal,
 AnyOf at the first accept), so a later member is never asked when an earlier one settles the request.
+
+A typical policy: allow ``git status``, refuse ``rm``, decline the rest:
+
+>>> import asyncio
+>>> from harness.reference.approvals import AllowAll, ByCommand, DenyAll, evaluate, parse_request
+>>> policy = FirstMatch(ByCommand({("git", "status", "**"): AllowAll(), "rm *": DenyAll()}), DenyAll())
+>>> def command(text):
+...     params = {"threadId": "t", "turnId": "u", "itemId": "call_1", "command": f"/bin/bash -lc '{text}'"}
+...     return parse_request("item/commandExecution/requestApproval", params)
+>>> asyncio.run(evaluate(policy, command("git status --short")))
+Decision.accept
+>>> asyncio.run(evaluate(policy, command("git status; rm -rf ~")))  # compound: no rule matches
+Decision.decline
+>>> asyncio.run(evaluate(AnyOf(DenyAll(), AllowAll()), command("ls")))  # one accept is enough
+Decision.accept
+>>> asyncio.run(evaluate(AllOf(AllowAll(), DenyAll()), command("ls")))  # one refusal is enough
+Decision.decline
+
+A combinator needs members, and a timeout a positive number of seconds:
+
+>>> FirstMatch()
+Traceback (most recent call last):
+    ...
+harness.reference.approvals.errors.InvalidPolicyError: FirstMatch needs at least one policy
+>>> WithTimeout(AllowAll(), seconds=0)
+Traceback (most recent call last):
+    ...
+harness.reference.approvals.errors.InvalidPolicyError: WithTimeout: seconds must be a positive finite number, got 0
 """
 
 from __future__ import annotations

@@ -13,6 +13,19 @@ Wire forms (``CommandExecutionApprovalDecision`` in the app-server schema, 0.163
     network_policy_amendment   {"applyNetworkPolicyAmendment": {"network_policy_amendment": {"host", "action"}}}
     decline                    "decline"
     cancel                     "cancel"
+
+>>> from harness.reference.approvals import parse_request
+>>> params = {"threadId": "t", "turnId": "u", "itemId": "call_1", "command": "touch a.txt"}
+>>> request = parse_request("item/commandExecution/requestApproval", params)
+>>> Decision.with_execpolicy_amendment(["touch", "a.txt"]).to_reply(request)
+{'decision': {'acceptWithExecpolicyAmendment': {'execpolicy_amendment': ['touch', 'a.txt']}}}
+>>> decision_from_reply("command", {"decision": "acceptForSession"})
+Decision.accept_for_session
+>>> Decision.accept_with_content({"answer": 42}).to_reply(request)
+Traceback (most recent call last):
+    ...
+harness.reference.approvals.errors.DecisionNotApplicableError: decision 'accept' cannot answer a 'command' approval
+request: content has no meaning here
 """
 
 from __future__ import annotations

@@ -41,6 +41,14 @@ def exec_approval_policy(policy: ApprovalPolicy | str) -> str:
 
     Raises :class:`ExecApprovalPolicyError` (kind ``invalid_options``) for anything exec cannot express; the
     message says why and what to use instead.
+
+    >>> from harness.reference.approvals import AllowAll, DenyAll
+    >>> exec_approval_policy(DenyAll()), exec_approval_policy("on-request")
+    ('never', 'on-request')
+    >>> exec_approval_policy(AllowAll())
+    Traceback (most recent call last):
+        ...
+    harness.reference.approvals.errors.ExecApprovalPolicyError: AllowAll cannot be expressed in codex exec mode: ...
     """
     if isinstance(policy, str):
         if policy == "untrusted":

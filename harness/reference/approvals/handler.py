@@ -9,6 +9,17 @@ decline, because codex waits forever for an answer (§4.3) and an error reply wo
 File changes need the patch, which only the ``item/started`` notification carries: feed notifications to
 :meth:`ApprovalRequestHandler.observe` (the handler keeps the ``fileChange`` items still in flight), or pass
 ``on_item_started``, a lookup ``(thread_id, item_id) -> item | None`` over items the caller keeps itself.
+
+>>> import asyncio
+>>> from harness.reference.approvals import AllowAll
+>>> handler = server_request_handler(AllowAll())
+>>> params = {"threadId": "t", "turnId": "u", "itemId": "call_1", "command": "ls"}
+>>> asyncio.run(handler("item/commandExecution/requestApproval", params))
+{'decision': 'accept'}
+>>> asyncio.run(handler("item/commandExecution/requestApproval", {"itemId": 7}))  # malformed: declined, unasked
+{'decision': 'decline'}
+>>> print(asyncio.run(handler("item/tool/call", {})))  # not an approval: not mine
+None
 """
 
 from __future__ import annotations

@@ -465,6 +465,18 @@ def parse_request(method: str, params: object, *, item: Mapping[str, Any] | None
 
     ``item`` is the ``item/started`` item of the same ``itemId`` (used by file changes for their ``changes``).
     Raises :class:`ApprovalRequestError` when the params of an approval method are malformed.
+
+    >>> params = {"threadId": "t", "turnId": "u", "itemId": "call_1", "command": "/bin/bash -lc 'touch a.txt'"}
+    >>> request = parse_request("item/commandExecution/requestApproval", params)
+    >>> request.kind, request.script, request.argv, request.is_compound
+    ('command', 'touch a.txt', ('touch', 'a.txt'), False)
+    >>> print(parse_request("item/tool/call", {}))
+    None
+    >>> parse_request("item/commandExecution/requestApproval", {"threadId": "t"})
+    Traceback (most recent call last):
+        ...
+    harness.reference.approvals.errors.ApprovalRequestError: item/commandExecution/requestApproval: turnId: required
+    string, got null
     """
     parser = _PARSERS.get(method)
     return parser(params, item) if parser is not None else None

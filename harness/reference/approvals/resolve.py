@@ -46,6 +46,15 @@ async def resolve(
     ``timeout`` (seconds) wraps the policy in :class:`WithTimeout`; ``request_id`` (the JSON-RPC id, when the
     caller knows it) goes into the telemetry. ``on_abstain`` and ``timeout_default`` must themselves be valid for
     the request, else decline is used.
+
+    >>> import asyncio
+    >>> from harness.reference.approvals import Abstain, Callback, parse_request
+    >>> params = {"threadId": "t", "turnId": "u", "itemId": "call_1", "command": "ls"}
+    >>> request = parse_request("item/commandExecution/requestApproval", params)
+    >>> asyncio.run(resolve(Abstain(), request))  # nobody answered: decline
+    Decision.decline
+    >>> asyncio.run(resolve(Callback(lambda request: 1 / 0), request))  # a failing policy: decline, never a crash
+    Decision.decline
     """
     if timeout is not None:
         policy = WithTimeout(policy, timeout, timeout_default)

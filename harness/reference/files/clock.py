@@ -42,7 +42,16 @@ class ManualClock:
             return self._now
 
     def advance(self, seconds: float) -> float:
-        """Move forward by ``seconds`` (never backwards); returns the new time."""
+        """Move forward by ``seconds`` (never backwards); returns the new time.
+
+    >>> clock = ManualClock(10.0)
+    >>> clock.advance(5)
+    15.0
+    >>> clock.advance(-1)
+    Traceback (most recent call last):
+        ...
+    ValueError: a clock cannot go backwards (-1 s)
+    """
         if seconds < 0:
             raise ValueError(f"a clock cannot go backwards ({seconds} s)")
         with self._lock:

@@ -36,7 +36,13 @@ def sniff(head: bytes) -> str | None:
 
 
 def guess_content_type(head: bytes, name: str | None) -> str:
-    """The content type of a file whose first bytes are ``head`` and whose name is ``name`` (content wins)."""
+    """The content type of a file whose first bytes are ``head`` and whose name is ``name`` (content wins).
+
+    >>> guess_content_type(b"GIF89a...", "photo.jpg"), guess_content_type(b"{}", "data.json")
+    ('image/gif', 'application/json')
+    >>> guess_content_type(b"", None)
+    'application/octet-stream'
+    """
     sniffed = sniff(head)
     if sniffed is not None:
         return sniffed

@@ -11,6 +11,36 @@ Protocol (details and the reasoning in ``docs/files.md``):
 * **hold** keeps the hold lock shared for as long as the attachment is in use; **sweep** deletes an expired entry
   only after taking that lock exclusively *without waiting*, so held entries are skipped, and the kernel lets go
   of the holds of a process that dies.
+
+A typical use, with the fake clock so that expiry needs no sleeping:
+
+>>> import tempfile
+>>> from harness.reference.files import FileMissingError, ManualClock
+>>> folder = tempfile.TemporaryDirectory()
+>>> clock = ManualClock(1000.0)
+>>> store = FileStore(folder.name, clock=clock, durable=False)
+>>> png = b"\\x89PNG\\r\\n\\x1a\\n" + bytes(8)
+>>> shot = store.stage(png, name="shot.txt", ttl=60)  # the magic bytes win over the name
+>>> shot.content_type, shot.size, shot.expires_at, shot.path.parent.name == shot.sha256[:2]
+('image/png', 16, 1060.0, True)
+>>> store.stage(png, name="again.png").id == shot.id  # the same bytes: deduplicated, expiry extended
+True
+>>> with store.temporary(b"notes", name="notes.txt") as notes:
+...     print(notes.content_type, notes.path.exists())
+text/plain True
+>>> notes.path.exists()  # a temporary attachment is removed on exit
+False
+>>> _ = clock.advance(7200)
+>>> [entry.name for entry in store.sweep().removed], store.get(shot.sha256)
+(['shot.txt'], None)
+
+A missing source names the path:
+
+>>> store.stage(Path(folder.name) / "missing.png")
+Traceback (most recent call last):
+    ...
+harness.reference.files.errors.FileMissingError: Attachment source not found: .../missing.png
+>>> folder.cleanup()
 """
 
 from __future__ import annotations

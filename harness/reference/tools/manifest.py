@@ -388,7 +388,17 @@ def _kind(value: Any) -> str:
 
 
 def check_manifest(path: Path | str) -> list[ManifestError]:
-    """Every problem of the manifest at ``path``, sorted by position (empty when it is valid)."""
+    """Every problem of the manifest at ``path``, sorted by position (empty when it is valid).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "tools.yaml"
+    ...     _ = path.write_text("tools:\\n  - name: lookup weather\\n    description: Weather.\\n")
+    ...     for problem in check_manifest(path):
+    ...         print(str(problem).replace(folder, "DIR"))
+    DIR/tools.yaml:2:5: tools[0]: a tool is missing required key 'inputSchema'
+    DIR/tools.yaml:2:11: tools[0].name: tool name must match ^[a-zA-Z0-9_-]+$: 'lookup weather'
+    """
     return _check(Path(path))[1]
 
 

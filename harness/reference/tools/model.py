@@ -67,7 +67,17 @@ def function_tool(
     description: str | None = None,
     input_schema: Mapping[str, Any] | None = None,
 ) -> FunctionTool:
-    """Wrap ``fn``: the name defaults to ``fn.__name__``, the description to the first docstring paragraph."""
+    """Wrap ``fn``: the name defaults to ``fn.__name__``, the description to the first docstring paragraph.
+
+    >>> def add(a: int, b: int) -> int:
+    ...     '''Add two numbers.
+    ...
+    ...     Longer text the model does not need.'''
+    ...     return a + b
+    >>> tool = function_tool(add)
+    >>> tool.name, tool.description, tool.invoke({"a": 2, "b": 3})
+    ('add', 'Add two numbers.', 5)
+    """
     doc = inspect.getdoc(fn) or ""
     return FunctionTool(
         name=name if name is not None else fn.__name__,

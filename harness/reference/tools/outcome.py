@@ -77,7 +77,13 @@ def _is_content_item(value: Any) -> bool:
 
 
 def outcome_from_result(result: Any) -> ToolOutcome:
-    """Map a tool's return value onto an outcome (rules in the module docstring)."""
+    """Map a tool's return value onto an outcome (rules in the module docstring).
+
+    >>> outcome_from_result({"temperature": 21}).to_reply()
+    {'contentItems': [{'type': 'inputText', 'text': '{"temperature":21}'}], 'success': True}
+    >>> outcome_from_result(object()).message
+    'tool returned an invalid result: object is not JSON'
+    """
     if isinstance(result, ToolOutcome):
         return result
     if isinstance(result, str):

@@ -29,6 +29,32 @@ name                     measurements  metadata
 
 Every event carries the caller's correlation id (the telemetry module's contextvar); a sync tool runs in a worker
 thread that inherits the caller's context.
+
+A typical use: register a function, declare the tools on ``thread/start``, answer the calls:
+
+>>> import asyncio
+>>> from harness.reference.tools import function_tool
+>>> def lookup_weather(city: str) -> str:
+...     '''Look up the weather for a city.'''
+...     return f"Sunny in {city}"
+>>> registry = ToolRegistry()
+>>> handle = registry.register(function_tool(lookup_weather, input_schema={
+...     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}))
+>>> [tool["name"] for tool in registry.dynamic_tools()]
+['lookup_weather']
+>>> asyncio.run(registry.answer({"callId": "c1", "tool": "lookup_weather", "arguments": {"city": "Oslo"}}))
+{'contentItems': [{'type': 'inputText', 'text': 'Sunny in Oslo'}], 'success': True}
+
+A bad call is an answer the model can read, never an exception; a bad registration raises:
+
+>>> print(asyncio.run(registry.call("lookup_weather", {"city": 3})).message)
+invalid arguments for lookup_weather at "/city": 3 is not of type 'string'
+>>> registry.register(function_tool(lookup_weather))
+Traceback (most recent call last):
+    ...
+harness.reference.tools.errors.DuplicateToolError: duplicate dynamic tool name: lookup_weather
+>>> handle.unregister(), handle.unregister(), len(registry)
+(True, False, 0)
 """
 
 from __future__ import annotations
