@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import harness.reference.appserver.errors as appserver_errors
 import harness.reference.errors as reference_errors
 import harness.reference.structured_output as structured_output
 from harness.adapters import CANONICAL_KINDS, CAPABILITIES, portable_case, required_capabilities
@@ -65,11 +66,12 @@ def test_canonical_kinds_match_schema_and_reference_sdk() -> None:
     assert tuple(enum) == CANONICAL_KINDS
     raised = {
         cls.kind
-        for module in (reference_errors, structured_output)
+        for module in (reference_errors, structured_output, appserver_errors)
         for cls in vars(module).values()
         if isinstance(cls, type)
         and issubclass(cls, reference_errors.CodexError)
         and cls is not reference_errors.CodexError
+        and cls is not appserver_errors.AppServerError  # the app-server errors' abstract base
     }
     assert raised <= set(CANONICAL_KINDS)
     assert set(CANONICAL_KINDS) - raised == {"unknown"}

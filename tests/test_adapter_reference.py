@@ -25,7 +25,7 @@ from harness.adapters import (
     portable_case,
     subprocess_connection,
 )
-from harness.adapters.protocol import CAPABILITIES, non_portable_reason, schema_errors
+from harness.adapters.protocol import APPSERVER_CAPABILITIES, CAPABILITIES, non_portable_reason, schema_errors
 from harness.adapters.reference_adapter import handler
 from harness.errors import AdapterError
 from harness.fake import Plan, build_fake, read_log
@@ -101,7 +101,7 @@ def test_stdio_reference_adapter_run_streamed_and_resume(tmp_path: Path) -> None
         connect = functools.partial(subprocess_connection, argv)
         async with AdapterClient(connect, name="reference", read_timeout=30) as client:
             assert client.implementation.sdk == "harness.reference"
-            assert client.implementation.capabilities == CAPABILITIES
+            assert client.implementation.capabilities == (*CAPABILITIES, *APPSERVER_CAPABILITIES)
             first = await client.run(two_turns, codex_path=fake, workdir=tmp_path)
             second = await client.run(one_turn, codex_path=fake, workdir=tmp_path)
         return first, second, client
@@ -222,7 +222,13 @@ def _portable(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("scenario", [_param(s) for s in _scenarios() if non_portable_reason(s) is None])
+def _exec(scenario: Scenario) -> bool:
+    return str(scenario.transport) == "exec"
+
+
+@pytest.mark.parametrize(
+    "scenario", [_param(s) for s in _scenarios() if non_portable_reason(s) is None and _exec(s)]
+)
 def test_reference_adapter_agrees_with_the_runner(scenario: Scenario, tmp_path: Path) -> None:
     direct = run_scenario(scenario, workdir=tmp_path / "direct")
     workdir = tmp_path / "adapter"
@@ -256,3 +262,28 @@ def _schema_path_free(argv: Any) -> list[str]:
         if word == "--output-schema":
             out[index + 1] = "<schema file>"
     return out
+
+
+@pytest.mark.parametrize("scenario", [_param(s) for s in _scenarios() if not _exec(s)])
+def test_reference_adapter_agrees_with_the_runner_over_the_app_server(scenario: Scenario, tmp_path: Path) -> None:
+    """The app-server case carries everything the runner uses: both observations agree on every portable part
+    once each is normalized against its own workdir (the fake's side included)."""
+    from harness.parity.compare import compare_parts
+    from harness.parity.matrix import normalize_adapter_observation
+    from harness.scenario import run_and_normalize, transport_for
+
+    direct = run_and_normalize(scenario, workdir=tmp_path / "direct")
+    transport = transport_for(scenario)
+    workdir = tmp_path / "adapter"
+    prepared = transport.prepare(scenario, workdir)
+
+    async def main() -> Any:
+        async with AdapterClient(functools.partial(in_process_connection, handler()), read_timeout=60) as client:
+            return await client.run(transport.case(scenario, prepared), codex_path=prepared.fake, workdir=workdir)
+
+    result = arun(main())
+    assert isinstance(result, Observed), result
+    assert schema_errors("observation", result.observation) == []
+    observed = normalize_adapter_observation(scenario, prepared, workdir, result.observation)
+    comparison = compare_parts(direct, observed, transport.parts, portable=True)
+    assert comparison.agrees, comparison.unified_diff

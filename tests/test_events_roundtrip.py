@@ -8,7 +8,6 @@ only the exact slow path can reproduce.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 from typing import Any
 

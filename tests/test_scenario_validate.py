@@ -20,7 +20,7 @@ CASES: dict[str, tuple[str, str]] = {
     "unknown_top_key": (
         "title: t\n" + OK_PLAN + "input: hi\nmdoe: run\n",
         "6:1: mdoe: unknown key 'mdoe' (allowed: abort_after_ms, approvals, attachments, auto, description, "
-        "expect, input, mode, options, output_schema, plan, tags, timeout, title, tools, turns)",
+        "expect, input, interrupt, mode, options, output_schema, plan, tags, timeout, title, tools, transport, turns)",
     ),
     "missing_title": (OK_PLAN + "input: hi\n", "1:1: missing required key 'title'"),
     "missing_plan": ("title: t\ninput: hi\n", "1:1: missing required key 'plan'"),
@@ -61,13 +61,13 @@ CASES: dict[str, tuple[str, str]] = {
         "5:1: input: 'input' cannot be combined with 'turns': give each turn its own input",
     ),
     "reserved_key": (
-        "title: t\n" + OK_PLAN + "input: hi\ntools: []\n",
-        "6:1: tools: 'tools' is reserved for a later version of the scenario format and not supported yet",
+        "title: t\n" + OK_PLAN + "input: hi\nattachments: []\n",
+        "6:1: attachments: 'attachments' is reserved for a later version of the scenario format and not supported yet",
     ),
     "bad_expect_key": (
         "title: t\n" + OK_PLAN + "input: hi\nexpect:\n  outcome.kind: exit\n",
         "7:3: expect.outcome.kind: invalid expectation key 'outcome.kind': the path must start with one of "
-        "earlier_turns, error, events, invocations, logs, result, telemetry",
+        "divergence, earlier_turns, error, events, invocations, logs, replies, requests, result, telemetry",
     ),
     "bad_expect_op_value": (
         "title: t\n" + OK_PLAN + "input: hi\nexpect:\n  error exists: maybe\n",
@@ -288,7 +288,7 @@ def test_repository_scenarios_are_valid() -> None:
     used = {f for s in scenarios for f in s.fixtures}
     # Every transcript of the CLI versions the hand-written scenarios replay is replayed by one. (The 0.171.0
     # recordings, made with `harness record`, get their replay scenarios generated from the case catalogue.)
-    versions = {v for s in scenarios for v in s.cli_versions}
+    versions = {v for s in scenarios if str(s.transport) == "exec" for v in s.cli_versions}  # exec transcripts
     every = {
         p.relative_to(REPO).as_posix()
         for p in (REPO / "fixtures" / "real").glob("*/*.jsonl")
@@ -302,7 +302,7 @@ def test_repository_scenarios_cover_every_fault_in_both_modes() -> None:
     faults = set(schema()["$defs"]["faults"]["properties"])
     covered: dict[str, set[str]] = {f: set() for f in faults}
     for scenario in load_all(REPO / "scenarios"):
-        for step in scenario.plan["steps"]:
+        for step in scenario.plan.get("steps", []):
             for fault in step.get("faults", {}):
                 covered[fault].update(str(m) for m in scenario.modes)
     assert {f: modes for f, modes in covered.items() if not {"run", "streamed"} <= modes} == {}

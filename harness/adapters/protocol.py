@@ -44,6 +44,7 @@ from referencing.jsonschema import DRAFT202012
 from harness.errors import AdapterError
 
 __all__ = [
+    "APPSERVER_CAPABILITIES",
     "CANONICAL_KINDS",
     "CAPABILITIES",
     "PORTABLE_MODES",
@@ -87,6 +88,11 @@ CANONICAL_KINDS: tuple[str, ...] = (
     "binary_missing",
     "invalid_options",
     "structured_output",
+    "jsonrpc_error",
+    "appserver_exited",
+    "appserver_timeout",
+    "appserver_protocol",
+    "appserver_closed",
     "unknown",
 )
 
@@ -102,6 +108,11 @@ CAPABILITIES: tuple[str, ...] = (
     "idle_timeout",
     "abort",
 )
+
+#: Capabilities of the app-server transport (docs/adapters.md, "App-server cases"): ``transport:app-server`` for
+#: any such case, ``interrupt`` for a turn with ``interrupt``, ``dynamic_tools`` for a case with ``tools``. An
+#: adapter that announces no ``transport:*`` capability speaks exec only (every adapter written before them).
+APPSERVER_CAPABILITIES: tuple[str, ...] = ("transport:app-server", "interrupt", "dynamic_tools")
 
 #: Turn modes every SDK has; other scenario modes (``auto``) are reference-only.
 PORTABLE_MODES: tuple[str, ...] = ("run", "streamed")
@@ -338,6 +349,10 @@ def required_capabilities(case: Mapping[str, Any]) -> frozenset[str]:
     """The capabilities a portable case needs, so a client can skip what an adapter cannot do instead of
     reporting an SDK that lacks a feature as diverging."""
     needed: set[str] = set()
+    if case.get("transport", "exec") != "exec":
+        needed.add(f"transport:{case['transport']}")
+        if case.get("tools"):
+            needed.add("dynamic_tools")
     if case.get("resume_thread_id") is not None:
         needed.add("resume")
     for turn in case.get("turns", ()):
@@ -346,6 +361,8 @@ def required_capabilities(case: Mapping[str, Any]) -> frozenset[str]:
             needed.add("resume")
         if turn.get("abort_after_ms") is not None:
             needed.add("abort")
+        if turn.get("interrupt") is not None:
+            needed.add("interrupt")
         options = turn.get("turn_options") or {}
         for option in ("output_schema", "idle_timeout"):
             if options.get(option) is not None:

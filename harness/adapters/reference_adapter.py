@@ -18,6 +18,7 @@ from typing import Any
 import harness
 from harness.adapters.connection import Handler
 from harness.adapters.protocol import (
+    APPSERVER_CAPABILITIES,
     CAPABILITIES,
     Implementation,
     Run,
@@ -55,12 +56,15 @@ class ReferenceAdapter:
             version=harness.__version__,
             language="python",
             sdk="harness.reference",
-            capabilities=CAPABILITIES,
+            capabilities=(*CAPABILITIES, *APPSERVER_CAPABILITIES),
             homepage=None,
         )
 
     async def run(self, request: Run) -> dict[str, Any]:
-        records = await self._run_turns(request.case, request.codex_path)
+        if request.case.get("transport", "exec") == "app-server":
+            records = await _run_appserver(request.case, request.codex_path, request.workdir)
+        else:
+            records = await self._run_turns(request.case, request.codex_path)
         last = records[-1]
         return {
             "observation": {
@@ -145,6 +149,56 @@ class ReferenceAdapter:
             if timer is not None:
                 timer.cancel()
         return record
+
+
+async def _run_appserver(case: Mapping[str, Any], codex_path: str, workdir: str) -> list[dict[str, Any]]:
+    """An app-server case through the reference client, exactly as the scenario runner drives it
+    (:func:`harness.scenario.transports.appserver.drive_reference`), from the case's fields alone."""
+    from pathlib import Path
+
+    from harness.scenario.model import ApprovalsSpec, Mode, ToolSpec, TurnSpec
+    from harness.scenario.transports.appserver import drive_reference
+
+    turns = [
+        TurnSpec(
+            input=turn["input"] if isinstance(turn["input"], str) else tuple(turn["input"]),
+            mode=Mode(turn["mode"]),
+            interrupt=turn.get("interrupt"),
+        )
+        for turn in case["turns"]
+    ]
+    options = case.get("codex_options") or {}
+    config = options.get("config")
+    records = await drive_reference(
+        Path(codex_path),
+        workdir=Path(workdir),
+        env=dict(options.get("env") or {}),
+        config=dict(config) if isinstance(config, Mapping) else None,
+        params=case["thread_params"],
+        turns=turns,
+        approvals=ApprovalsSpec.from_dict(case["approvals"]),
+        tools=tuple(ToolSpec.from_dict(tool) for tool in case.get("tools") or ()),
+        timeout=30.0,
+    )
+    return [_portable_record(record) for record in records]
+
+
+_APPSERVER_RESULT = ("thread_id", "status", "final_response", "items", "usage")
+
+
+def _portable_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A runner turn record as the protocol has it: the portable result keys (the runner also keeps the
+    reference's own usage split), and an error kind outside the canonical ones reported as ``unknown``."""
+    from harness.adapters.protocol import CANONICAL_KINDS
+
+    out = dict(record)
+    result = record.get("result")
+    if isinstance(result, Mapping):
+        out["result"] = {key: result.get(key) for key in _APPSERVER_RESULT}
+    error = record.get("error")
+    if isinstance(error, Mapping) and error.get("kind") not in CANONICAL_KINDS:
+        out["error"] = {**error, "kind": "unknown"}
+    return out
 
 
 def handler() -> Handler:

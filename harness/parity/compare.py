@@ -13,10 +13,10 @@ the same *comparable view* (docs/baselines.md, "What is compared"):
   order so that those still compare equal when the content is.)
 - the content of an ``--output-schema`` file (``invocations[].output_schema``) is a JSON value too;
 - for the other SDKs, the **portable projection** of a turn: ``result`` keeps ``thread_id``,
-  ``final_response``, ``items``, ``usage`` (the reference adds ``turn_usage``, ``cumulative_usage``,
-  ``structured_output``); ``error`` keeps ``kind`` and ``message`` (``class`` and ``details`` are spelled
-  per language and SDK: recorded in the observation, not compared); ``earlier_turns`` the same per turn,
-  plus ``mode``.
+  ``final_response``, ``items``, ``usage`` and, on the app-server, ``status`` (the reference adds
+  ``turn_usage``, ``cumulative_usage``, ``structured_output``); ``error`` keeps ``kind`` and ``message``
+  (``class`` and ``details`` are spelled per language and SDK: recorded in the observation, not compared);
+  ``earlier_turns`` the same per turn, plus ``mode``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ __all__ = [
 #: The result keys every SDK reports (run mode; streamed: ``thread_id`` and three nulls).
 PORTABLE_RESULT: tuple[str, ...] = ("thread_id", "final_response", "items", "usage")
 
+#: Result keys compared across SDKs when present: the app-server turn's ``status``.
+_OPTIONAL_RESULT: tuple[str, ...] = ("status",)
+
 #: The error keys compared across SDKs: the canonical kind and the message text.
 PORTABLE_ERROR: tuple[str, ...] = ("kind", "message")
 
@@ -63,7 +66,8 @@ def _turn(record: Mapping[str, Any], portable: bool) -> dict[str, Any]:
     """``events``/``result``/``error`` of one turn in the comparable view."""
     result = record.get("result")
     if isinstance(result, Mapping):
-        keys = PORTABLE_RESULT if portable else tuple(result)
+        # ``status`` (app-server: completed / interrupted / failed) is portable where the golden or the SDK has it
+        keys = (*PORTABLE_RESULT, *(k for k in _OPTIONAL_RESULT if k in result)) if portable else tuple(result)
         result = {key: _values(result.get(key)) if key == "items" else result.get(key) for key in keys}
     error = record.get("error")
     if isinstance(error, Mapping) and portable:

@@ -34,10 +34,10 @@ from typing import Any
 
 from harness.adapters.client import BlockingAdapterClient
 from harness.adapters.connection import Connector
-from harness.adapters.protocol import Errored, Observed, Skipped, non_portable_reason, portable_case
+from harness.adapters.protocol import Errored, Observed, Skipped, non_portable_reason
 from harness.errors import AdapterError
 from harness.parity.baseline import Baseline, judge_result, problems
-from harness.parity.compare import compare_parts, wire_text
+from harness.parity.compare import compare_parts
 from harness.parity.leaves import Leaf
 from harness.report.model import (
     PARTS,
@@ -256,6 +256,16 @@ class Driver:
     def observe(self, scenario: Any) -> Observation:
         raise NotImplementedError
 
+    def parts_for(self, scenario: Any) -> tuple[str, ...]:
+        """The parts this implementation is compared on for ``scenario``: its transport's portable parts
+        (exec: ``invocations`` + the turn parts; app-server: ``requests``, ``replies``, ``divergence`` + the
+        turn parts), or all of them for the reference."""
+        if not self.portable:
+            return self.parts
+        from harness.scenario.transports import transport_for
+
+        return transport_for(scenario).parts
+
     def close(self) -> None:
         """Release processes (idempotent)."""
 
@@ -440,13 +450,14 @@ class AdapterDriver(Driver):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _observe_once(self, scenario: Any) -> Observation:
-        from harness.scenario.runner import prepare_fake
+        from harness.scenario.transports import transport_for
 
         assert self._pool is not None
+        transport = transport_for(scenario)
         with tempfile.TemporaryDirectory(prefix="codex-parity-") as tmp:
             workdir = Path(tmp)
-            prepared = prepare_fake(scenario, workdir)
-            case = portable_case(scenario, env=prepared.base_env)
+            prepared = transport.prepare(scenario, workdir)
+            case = transport.case(scenario, prepared)
             limit = float(scenario.timeout) + self.case_margin
             try:
                 with self._pool.borrow() as client:
@@ -514,25 +525,18 @@ def _known(implementation_id: str) -> bool:
 def normalize_adapter_observation(
     scenario: Any, prepared: Any, workdir: Path, wire: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """An adapter's observation as the reference runner would record it: ``invocations`` from the fake's log,
-    events and items as compact JSON text (:func:`~harness.parity.compare.wire_text`), then the runner's
-    normalization with the same context."""
-    from harness.scenario.normalize import normalize
-    from harness.scenario.runner import normalization_context, recorded_invocations
+    """An adapter's observation as the reference runner would record it: the fake's own side from the
+    scenario's transport (exec: ``invocations`` from the fake codex log; app-server: ``requests``, ``replies``,
+    ``divergence`` from the fake app-server's report), the SDK's turn parts, then the transport's normalization
+    with the same context as the runner's (``workdir`` is ``prepared.workdir``)."""
+    from harness.scenario.transports import transport_for
 
-    def turn(record: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(record)
-        out["events"] = [wire_text(event) for event in record.get("events") or []]
-        result = record.get("result")
-        if isinstance(result, Mapping) and isinstance(result.get("items"), list):
-            out["result"] = {**result, "items": [wire_text(item) for item in result["items"]]}
-        return out
-
-    raw: dict[str, Any] = {"invocations": recorded_invocations(prepared.log, prepared.passed_env), **turn(wire)}
-    raw["earlier_turns"] = [turn(t) for t in wire.get("earlier_turns") or []]
+    transport = transport_for(scenario)
+    raw: dict[str, Any] = {**transport.fake_side(scenario, prepared), **dict(wire)}
+    raw["earlier_turns"] = list(wire.get("earlier_turns") or [])
     raw.setdefault("telemetry", [])
     raw.setdefault("logs", [])
-    return normalize(raw, normalization_context(scenario, workdir, prepared.fake))
+    return transport.normalize(scenario, prepared, raw)
 
 
 def driver_for(implementation_id: str, backend: Backend, *, workers: int = 1, cache_dir: Path | None = None) -> Driver:
@@ -604,7 +608,7 @@ def run_matrix(
             got,
             backend=backend,
             golden_root=golden_root,
-            parts=driver.parts,
+            parts=driver.parts_for(scenario),
             portable=driver.portable,
             check_expectations=driver.check_expectations,
             duration_s=time.perf_counter() - began,

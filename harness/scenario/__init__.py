@@ -10,6 +10,9 @@
     compare(golden, observed)                   -> Comparison(agrees, summary, unified_diff)
     check_expectations(scenario, observed)      -> failed ``expect`` entries, as messages
 
+A scenario names its ``transport`` (``exec``, the default, or ``app-server``); ``transport_for(scenario)`` is
+the one place that picks the fake and the reference driver (:mod:`harness.scenario.transports`).
+
 The format is ``harness/scenario/schema.json`` and docs/scenarios.md; the rules of :func:`normalize` are in
 docs/normalization.md.
 """
@@ -22,11 +25,23 @@ from harness.scenario.compare import (
     unwrap_observation,
 )
 from harness.scenario.load import find_scenario_files, load_all, load_scenario, schema, validate_paths
-from harness.scenario.model import AutoSpec, Expectation, Mode, Scenario, ThreadMode, TurnSpec
+from harness.scenario.model import (
+    ApprovalsSpec,
+    AutoSpec,
+    Expectation,
+    Mode,
+    Scenario,
+    ThreadMode,
+    ToolSpec,
+    TransportName,
+    TurnSpec,
+)
 from harness.scenario.normalize import NormalizationContext, normalize
 from harness.scenario.runner import golden_document, observe, run_and_normalize, run_scenario
+from harness.scenario.transports import Transport, transport_for
 
 __all__ = [
+    "ApprovalsSpec",
     "AutoSpec",
     "Comparison",
     "Expectation",
@@ -34,6 +49,9 @@ __all__ = [
     "NormalizationContext",
     "Scenario",
     "ThreadMode",
+    "ToolSpec",
+    "Transport",
+    "TransportName",
     "TurnSpec",
     "canonical_json",
     "check_expectations",
@@ -47,6 +65,7 @@ __all__ = [
     "run_and_normalize",
     "run_scenario",
     "schema",
+    "transport_for",
     "unwrap_observation",
     "validate_paths",
 ]

@@ -29,11 +29,14 @@ import yaml
 from harness.errors import HarnessError, ScenarioError
 from harness.scenario.model import (
     RESERVED_KEYS,
+    ApprovalsSpec,
     AutoSpec,
     Expectation,
     Mode,
     Scenario,
     ThreadMode,
+    ToolSpec,
+    TransportName,
     TurnSpec,
     parse_expect_key,
 )
@@ -368,11 +371,13 @@ def _build(
         if tag in _FORBIDDEN_TAGS:
             err(f"{tag!r} is a pytest marker with a meaning of its own; choose another tag", ("tags", index))
 
+    transport = TransportName(data.get("transport", TransportName.EXEC))
+
     # input xor turns
     turns: list[TurnSpec] = []
     options = data.get("options", {})
     if "turns" in data:
-        for name in ("input", "mode", "abort_after_ms", "auto"):
+        for name in ("input", "mode", "abort_after_ms", "auto", "interrupt"):
             if name in data:
                 err(
                     f"{name!r} cannot be combined with 'turns': give each turn its own {name}",
@@ -391,6 +396,7 @@ def _build(
                     thread=ThreadMode(raw.get("thread", ThreadMode.SAME)),
                     abort_after_ms=raw.get("abort_after_ms"),
                     auto=_auto(raw, mode, ("turns", index), err),
+                    interrupt=raw.get("interrupt"),
                     line=composed.at(("turns", index))[0],
                 )
             )
@@ -403,6 +409,7 @@ def _build(
                 mode=mode,
                 abort_after_ms=data.get("abort_after_ms"),
                 auto=_auto(data, mode, (), err),
+                interrupt=data.get("interrupt"),
                 line=composed.at(("input",))[0],
             )
         )
@@ -414,7 +421,12 @@ def _build(
     project_root = root.parent
     fixtures: list[str] = []
     versions: list[str] = []
-    steps = data["plan"]["steps"]
+    if transport is TransportName.APP_SERVER:
+        _check_appserver(data, turns, project_root, fixtures, versions, err)
+        steps: list[Any] = []
+    else:
+        _check_exec_only(data, err)
+        steps = data["plan"]["steps"]
     for index, step in enumerate(steps):
         sources = [k for k in ("replay", "lines", "events") if k in step]
         if len(sources) != 1:
@@ -433,7 +445,7 @@ def _build(
                 version = _cli_version(project_root / replay)
                 if version and version not in versions:
                     versions.append(version)
-    if turns and len(steps) < len(turns):
+    if transport is TransportName.EXEC and turns and len(steps) < len(turns):
         err(
             f"the plan has {len(steps)} step(s) but the scenario runs {len(turns)} turns: one step per turn",
             ("plan", "steps"),
@@ -463,7 +475,7 @@ def _build(
         line, column = composed.key_at(at)
         expectations.append(Expectation(key=key, path=path, op=op, value=value, line=line, column=column))
 
-    if not errors:
+    if not errors and transport is TransportName.EXEC:
         errors.extend(_check_plan_with_fake(file, project_root, data["plan"], composed))
     if errors:
         return None, errors
@@ -486,9 +498,77 @@ def _build(
             fixtures=tuple(fixtures),
             cli_versions=tuple(versions),
             line=1,
+            transport=transport,
+            approvals=_approvals(data.get("approvals")),
+            tools=tuple(ToolSpec.from_dict(raw) for raw in data.get("tools", ())),
+            thread_params=dict(options.get("thread_params", {})),
         ),
         [],
     )
+
+
+#: Keys (top level, per turn, in ``options``) that only an app-server scenario may use.
+_APPSERVER_ONLY = ("approvals", "tools", "interrupt")
+
+
+def _check_exec_only(data: Mapping[str, Any], err: Any) -> None:
+    """An exec scenario cannot use the app-server keys (codex exec has no approvals to answer, §8)."""
+    for name in _APPSERVER_ONLY:
+        if name in data:
+            err(f"{name!r} applies only to transport: app-server", (name,), key=True)
+    for index, raw in enumerate(data.get("turns", ())):
+        if "interrupt" in raw:
+            err("'interrupt' applies only to transport: app-server", ("turns", index, "interrupt"), key=True)
+    if "thread_params" in data.get("options", {}):
+        err("'thread_params' applies only to transport: app-server", ("options", "thread_params"), key=True)
+
+
+def _check_appserver(
+    data: Mapping[str, Any], turns: list[TurnSpec], project_root: Path, fixtures: list[str], versions: list[str],
+    err: Any,
+) -> None:
+    """The recording exists and parses, its faults are valid, and the turns use what the app-server has."""
+    from harness.fake.appserver import RecordingError, load_recording, parse_faults
+
+    recording = data["plan"]["recording"]
+    at: JsonPath = ("plan", "recording")
+    if Path(recording).is_absolute():
+        err(f"recording path must be relative to the project root: {recording}", at)
+    elif not (project_root / recording).is_file():
+        err(f"recording not found: {recording} (paths are relative to the project root)", at)
+    else:
+        try:
+            load_recording(project_root / recording)
+        except RecordingError as exc:
+            err(f"invalid recording: {exc}", at)
+        else:
+            fixtures.append(recording)
+            version = _cli_version(project_root / recording)
+            if version:
+                versions.append(version)
+    if "faults" in data["plan"]:
+        try:
+            parse_faults(data["plan"]["faults"])
+        except HarnessError as exc:
+            err(getattr(exc, "message", str(exc)), ("plan", "faults"))
+    for name in ("turn",):
+        if name in data.get("options", {}):
+            err("app-server scenarios take no 'options.turn' (turn/start params) yet", ("options", name), key=True)
+    for index, turn in enumerate(turns):
+        where: JsonPath = ("turns", index) if "turns" in data else ()
+        if turn.mode is Mode.AUTO:
+            err("mode auto is the exec reference SDK's loop; an app-server turn is run or streamed", (*where, "mode"))
+        if turn.thread is ThreadMode.RESUME:
+            err("thread/resume is not supported on the app-server transport yet", (*where, "thread"))
+        if turn.abort_after_ms is not None:
+            err("use 'interrupt' on the app-server transport, not abort_after_ms", (*where, "abort_after_ms"),
+                key=True)
+        if turn.turn_options:
+            err("app-server turns take no 'turn' options yet", (*where, "turn"), key=True)
+
+
+def _approvals(raw: Mapping[str, Any] | None) -> ApprovalsSpec | None:
+    return ApprovalsSpec.from_dict(raw) if raw is not None else None
 
 
 def _auto(raw: Mapping[str, Any], mode: Mode, at: JsonPath, err: Any) -> AutoSpec | None:

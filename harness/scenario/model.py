@@ -14,33 +14,136 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "APPROVAL_POLICIES",
     "AUTO_POLICY_KEYS",
     "BACKOFF_KEYS",
     "EXPECT_OPERATORS",
     "OBSERVATION_KEYS",
     "RESERVED_KEYS",
+    "ApprovalsSpec",
     "AutoSpec",
     "Expectation",
     "Mode",
     "Scenario",
     "ThreadMode",
+    "ToolSpec",
+    "TransportName",
     "TurnSpec",
     "parse_expect_key",
 ]
 
 #: Top-level keys kept for later versions of the format; a file using one is rejected with a clear message.
-RESERVED_KEYS: tuple[str, ...] = ("approvals", "attachments", "output_schema", "tools")
+RESERVED_KEYS: tuple[str, ...] = ("attachments", "output_schema")
 
 #: The keys of an observation (docs/scenarios.md); an expectation path starts with one of them.
 OBSERVATION_KEYS: tuple[str, ...] = (
+    "divergence",
     "earlier_turns",
     "error",
     "events",
     "invocations",
     "logs",
+    "replies",
+    "requests",
     "result",
     "telemetry",
 )
+
+#: ``approvals.policy`` values (docs/scenarios.md, "Approvals").
+APPROVAL_POLICIES: tuple[str, ...] = (
+    "accept",
+    "acceptForSession",
+    "decline",
+    "cancel",
+    "error",
+    "empty",
+    "none",
+    "timeout",
+)
+
+
+class TransportName(StrEnum):
+    """Which codex interface a scenario drives; each has one :class:`harness.scenario.transports.Transport`."""
+
+    EXEC = "exec"
+    APP_SERVER = "app-server"
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalsSpec:
+    """How the client answers codex's server requests in an app-server scenario (``approvals:``).
+
+    ``policy`` is one of :data:`APPROVAL_POLICIES`; ``timeout_s``/``default`` apply to ``timeout``,
+    ``code``/``message`` to ``error``; ``content`` is an accepted MCP elicitation's content; ``answers`` answer
+    ``item/tool/requestUserInput`` by question id."""
+
+    policy: str
+    timeout_s: float = 0.2
+    default: str = "decline"
+    code: int = -32000
+    message: str = "client refuses to decide"
+    content: Any = None
+    answers: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ApprovalsSpec:
+        """From a validated ``approvals`` mapping (a scenario's, or a portable case's)."""
+        return cls(
+            policy=raw["policy"],
+            timeout_s=float(raw.get("timeout_s", 0.2)),
+            default=raw.get("default", "decline"),
+            code=int(raw.get("code", -32000)),
+            message=raw.get("message", "client refuses to decide"),
+            content=raw.get("content"),
+            answers={k: tuple(v) for k, v in dict(raw.get("answers", {})).items()},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``approvals`` of a portable case: every field, defaults filled in."""
+        out: dict[str, Any] = {"policy": self.policy}
+        if self.policy == "timeout":
+            out |= {"timeout_s": self.timeout_s, "default": self.default}
+        if self.policy == "error":
+            out |= {"code": self.code, "message": self.message}
+        if self.content is not None:
+            out["content"] = self.content
+        if self.answers:
+            out["answers"] = {k: list(v) for k, v in self.answers.items()}
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolSpec:
+    """One dynamic tool of an app-server scenario (``tools:``), in the wire's key names, and its result."""
+
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+    result: Any
+    namespace: str | None = None
+    defer_loading: bool = False
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ToolSpec:
+        """From a validated ``tools`` entry (wire key names)."""
+        return cls(
+            name=raw["name"],
+            description=raw["description"],
+            input_schema=dict(raw["inputSchema"]),
+            result=raw["result"],
+            namespace=raw.get("namespace"),
+            defer_loading=bool(raw.get("deferLoading", False)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The tool as a portable case lists it."""
+        out: dict[str, Any] = {"name": self.name, "description": self.description,
+                               "inputSchema": dict(self.input_schema), "result": self.result}
+        if self.namespace is not None:
+            out["namespace"] = self.namespace
+        if self.defer_loading:
+            out["deferLoading"] = True
+        return out
 
 #: Expectation operators, written after the path: ``"<path> <op>": value``. No operator means equality.
 EXPECT_OPERATORS: tuple[str, ...] = ("==", "!=", "contains", "not contains", "matches", "exists")
@@ -139,6 +242,8 @@ class TurnSpec:
     abort_after_ms: int | None = None
     #: Only for ``mode: auto`` (``None`` otherwise): the policy and tool results.
     auto: AutoSpec | None = None
+    #: app-server only: ``on_request`` interrupts the turn once the first server request was handled.
+    interrupt: str | None = None
     line: int = 1
 
     def sdk_input(self) -> str | list[dict[str, Any]]:
@@ -174,6 +279,15 @@ class Scenario:
     fixtures: tuple[str, ...] = ()
     cli_versions: tuple[str, ...] = ()
     line: int = 1
+    #: Which codex interface it drives (``plan`` is fake-codex steps for exec, ``{recording, faults}`` for
+    #: app-server).
+    transport: TransportName = TransportName.EXEC
+    #: app-server only: the client's answers to server requests (``None``: answer nothing specially).
+    approvals: ApprovalsSpec | None = None
+    #: app-server only: dynamic tools.
+    tools: tuple[ToolSpec, ...] = ()
+    #: app-server only: extra ``thread/start`` params (``options.thread_params``).
+    thread_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def project_root(self) -> Path:

@@ -1,30 +1,26 @@
-"""Running a scenario against the reference SDK and the fake codex, hermetically, into an observation.
+"""Running a scenario against the reference SDK and its transport's fake, hermetically, into an observation.
 
-:func:`run_scenario` builds the fake (``build_fake`` into the workdir), drives the reference SDK turn by turn
-(``run`` or ``streamed``), and returns the raw observation; :func:`observe` does it in a fresh temp workdir
-and
-normalizes the result (this is what goldens, reports and the CLI use). A failure of the SDK under test -- an
-exception, a hang past the scenario's ``timeout`` -- is *data* in the observation (``error``); only a harness
-that cannot run the scenario at all raises.
+:func:`run_scenario` asks the scenario's transport (:mod:`harness.scenario.transports`: ``exec`` -- the fake codex
+and the reference exec SDK; ``app-server`` -- the fake app-server replaying a recording and the reference
+app-server client) to build the fake in the workdir and drive the reference SDK turn by turn, and returns the raw
+observation; :func:`observe` does it in a fresh temp workdir and normalizes the result (this is what goldens,
+reports and the CLI use). A failure of the SDK under test -- an exception, a hang past the scenario's
+``timeout`` -- is *data* in the observation (``error``); only a harness that cannot run the scenario at all
+raises.
 
 Hermetic: the codex child gets a fixed environment (``PATH=/usr/local/bin:/usr/bin:/bin``, ``HOME`` and
 ``CODEX_HOME`` inside the workdir, ``LANG=C.UTF-8``, ``TMPDIR`` inside the workdir) plus the scenario's
-``options.codex.env``; the "codex" it runs is the fake, so nothing reaches a real CLI or the network.
+``options.codex.env``; the "codex" it runs is a fake, so nothing reaches a real CLI or the network.
 
-The observation (docs/scenarios.md, "Observation")::
+The observation (docs/scenarios.md, "Observation") is the fake's side (exec: ``invocations``; app-server:
+``requests``, ``replies``, ``divergence``) and the SDK's side::
 
-    {"invocations": [{"step", "argv", "stdin", "cwd", "env", "output_schema"}],
-     "events": [<serialized event line>, ...],      # streamed mode; [] in run and auto mode
-     "result": {"thread_id", "final_response", "items", "usage",              # run mode
-                "turn_usage", "cumulative_usage", "structured_output"}
-             | {"thread_id", "final_response", "items", "attempts", "turn_usage",  # auto mode
-                "usage", "stop_reason", "tool_calls", "sleeps"}
-             | null,
+     "events": [...],                               # streamed mode; [] in run and auto mode
+     "result": {...} | null,
      "error": {"kind", "class", "message", ...} | null,     # CodexError.to_dict(); auto: + attempts, sleeps
-     "earlier_turns": [{"mode", "events", "result", "error"}, ...],   # multi-turn scenarios: turns before
-     the last
+     "earlier_turns": [{"mode", "events", "result", "error"}, ...],   # multi-turn scenarios: turns before the last
      "telemetry": [{"name", "measurements", "metadata", "correlation_id"}, ...],
-     "logs": [{"level", "logger", "message", "correlation_id", "measurements", "metadata"}, ...]}
+     "logs": [{"level", "logger", "message", "correlation_id", "measurements", "metadata"}, ...]
 
 Telemetry and logs are captured per scenario, so scenarios can run in parallel threads: the client gets a private
 :class:`~harness.reference.telemetry.TelemetryBus`, the scenario runs under its own correlation id, and the log
@@ -34,25 +30,29 @@ handler attached to the ``harness.reference`` logger keeps only the records of t
 from __future__ import annotations
 
 import asyncio
-import copy
-import dataclasses
 import json
 import logging
-import os
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import HarnessError, ScenarioError
-from harness.scenario.model import AutoSpec, Mode, Scenario, ThreadMode, TurnSpec
-from harness.scenario.normalize import NormalizationContext, is_secret_key, normalize
+from harness.scenario.model import Scenario
+from harness.scenario.transports import BASE_PATH, transport_for
+from harness.scenario.transports.exec import (
+    RECORDED_ENV,
+    PreparedFake,
+    normalization_context,
+    prepare_fake,
+    recorded_invocations,
+)
+from harness.scenario.transports.layout import plain as _plain
 
 if TYPE_CHECKING:
-    from harness.reference.telemetry import TelemetryBus, TelemetryEvent
+    from harness.reference.telemetry import TelemetryEvent
 
 __all__ = [
     "BASE_PATH",
@@ -67,238 +67,7 @@ __all__ = [
     "run_scenario",
 ]
 
-#: The ``PATH`` of the codex child: system directories only, identical on every machine that runs the harness.
-BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
-
-#: Environment variables recorded for each invocation (besides the ones the scenario sets and ``CODEX_*`` /
-#: ``OPENAI_*``): what an SDK sets or passes through for codex.
-RECORDED_ENV: tuple[str, ...] = (
-    "CODEX_API_KEY",
-    "CODEX_HOME",
-    "CODEX_INTERNAL_ORIGINATOR_OVERRIDE",
-    "HOME",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "PATH",
-    "RUST_LOG",
-)
-
 _GOLDEN_FORMAT = 1
-
-
-class _Layout:
-    """The directories of one run inside its workdir."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.home = workdir / "home"
-        self.codex_home = workdir / "codex-home"
-        self.tmp = workdir / "tmp"
-        self.fake_dir = workdir / "fake"
-        self.log = workdir / "invocations.jsonl"
-
-    def create(self) -> None:
-        for directory in (self.home, self.codex_home, self.tmp, self.fake_dir):
-            directory.mkdir(parents=True, exist_ok=True)
-
-    def env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        base = {
-            "PATH": BASE_PATH,
-            "HOME": str(self.home),
-            "CODEX_HOME": str(self.codex_home),
-            "LANG": "C.UTF-8",
-            "TMPDIR": str(self.tmp),
-        }
-        return base | dict(extra)
-
-
-def _event_line(event: Any) -> str:
-    from harness.reference.events import serialize
-
-    return serialize(event)
-
-
-def _jsonable(value: Any) -> Any:
-    """A typed value (e.g. ``Usage``) as plain data, as the CLI printed it."""
-    from harness.reference.events import to_builtins
-
-    return to_builtins(value)
-
-
-def _item_line(item: Any) -> str:
-    from harness.reference import events
-
-    serialize_item = getattr(events, "serialize_item", None)
-    if serialize_item is not None:
-        text: str = serialize_item(item)
-        return text
-    return json.dumps(_jsonable(item), separators=(",", ":"), ensure_ascii=False)
-
-
-def _error(exc: BaseException) -> dict[str, Any]:
-    from harness.reference.errors import CodexError
-
-    if isinstance(exc, CodexError):
-        data: dict[str, Any] = exc.to_dict()
-        return data
-    return {"kind": "unexpected", "class": type(exc).__name__, "message": str(exc)}
-
-
-def _counts(value: Any) -> dict[str, int] | None:
-    """A ``TokenCounts`` as a dict (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    data: dict[str, int] = value.to_dict()
-    return data
-
-
-def _run_result(thread: Any, result: Any) -> dict[str, Any]:
-    return {
-        "thread_id": thread.id,
-        "final_response": result.final_response,
-        "items": [_item_line(item) for item in result.items],
-        "usage": _jsonable(result.usage),
-        "turn_usage": _counts(result.turn_usage),
-        "cumulative_usage": _counts(result.cumulative_usage),
-        "structured_output": _plain(result.structured_output),
-    }
-
-
-def _auto_result(result: Any, sleeps: list[float]) -> dict[str, Any]:
-    return {
-        "thread_id": result.thread_id,
-        "final_response": result.final_response,
-        "items": [_item_line(item) for item in result.items],
-        "attempts": [_plain(attempt.to_dict()) for attempt in result.attempts],
-        "turn_usage": [_counts(entry) for entry in result.turn_usage],
-        "usage": _counts(result.usage),
-        "stop_reason": result.stop_reason,
-        "tool_calls": _plain(result.tool_calls),
-        "sleeps": list(sleeps),
-    }
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-able copy (dataclasses and other values through ``str``, as a report would write them)."""
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _auto_kwargs(spec: AutoSpec, sleeps: list[float]) -> dict[str, Any]:
-    """``run_auto`` keyword arguments: the policy, static tool handlers, and a sleep that only records."""
-    from harness.reference.auto import AutoRunPolicy, Backoff
-
-    policy_args = spec.policy_kwargs()
-    if spec.backoff:
-        policy_args["backoff"] = Backoff(**{key: float(value) for key, value in spec.backoff.items()})
-
-    async def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        await asyncio.sleep(0)
-
-    def tool(result: Any) -> Callable[[Any], Any]:
-        def handler(arguments: Any) -> Any:
-            return copy.deepcopy(result)
-
-        return handler
-
-    return {
-        "policy": AutoRunPolicy(**policy_args),
-        "tools": {name: tool(result) for name, result in spec.tool_results.items()},
-        "sleep": sleep,
-    }
-
-
-async def _run_turn(codex: Any, thread: Any, scenario: Scenario, turn: TurnSpec) -> dict[str, Any]:
-    from harness.reference import AbortController, TurnOptions
-
-    events: list[str] = []
-    record: dict[str, Any] = {"mode": str(turn.mode), "events": events, "result": None, "error": None}
-    timer: asyncio.TimerHandle | None = None
-    sleeps: list[float] = []
-    try:
-        options: dict[str, Any] = {**scenario.turn_options, **turn.turn_options}
-        if turn.abort_after_ms is not None:
-            controller = AbortController()
-            options["signal"] = controller.signal
-            timer = asyncio.get_running_loop().call_later(turn.abort_after_ms / 1000, controller.abort)
-        turn_options = TurnOptions.from_mapping(options)
-        if turn.mode is Mode.RUN:
-            result = await thread.run(turn.sdk_input(), turn_options)
-            record["result"] = _run_result(thread, result)
-        elif turn.mode is Mode.STREAMED:
-            async with thread.run_streamed(turn.sdk_input(), turn_options) as stream:
-                async for event in stream:
-                    events.append(_event_line(event))
-            record["result"] = {"thread_id": thread.id, "final_response": None, "items": None, "usage": None}
-        elif turn.mode is Mode.AUTO:
-            kwargs = _auto_kwargs(turn.auto or AutoSpec(), sleeps)
-            auto = await thread.run_auto(turn.sdk_input(), turn_options, **kwargs)
-            record["result"] = _auto_result(auto, sleeps)
-        else:  # pragma: no cover - a new Mode must be taught to the runner
-            raise HarnessError(f"mode {turn.mode} is not supported by the runner")
-    except HarnessError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a failure of the SDK under test is data
-        error = _error(exc)
-        if turn.mode is Mode.AUTO:
-            attempts = getattr(exc, "attempts", None)
-            if isinstance(attempts, list):
-                error["attempts"] = [_plain(attempt.to_dict()) for attempt in attempts]
-            error["sleeps"] = list(sleeps)
-        record["error"] = error
-    finally:
-        if timer is not None:
-            timer.cancel()
-    return record
-
-
-async def _run_turns(
-    scenario: Scenario, layout: _Layout, fake: Path, telemetry: TelemetryBus | None = None
-) -> list[dict[str, Any]]:
-    from harness.reference import Codex, CodexOptions, ThreadOptions
-
-    records: list[dict[str, Any]] = []
-    try:
-        codex_options = dict(scenario.codex_options)
-        codex_options["env"] = layout.env(codex_options.get("env", {}))
-        codex_options["codex_path_override"] = str(fake)
-        codex = Codex(CodexOptions.from_mapping(codex_options), telemetry=telemetry)
-        thread_options = ThreadOptions.from_mapping(dict(scenario.thread_options))
-        thread = codex.start_thread(thread_options)
-    except Exception as exc:  # noqa: BLE001 - options the SDK rejects are an observation too
-        first = scenario.turns[0]
-        return [{"mode": str(first.mode), "events": [], "result": None, "error": _error(exc)}]
-    threads = [thread]
-    try:
-        for turn in scenario.turns:
-            if turn.thread is ThreadMode.RESUME:
-                previous = thread.id
-                if previous is None:
-                    records.append(
-                        {
-                            "mode": str(turn.mode),
-                            "events": [],
-                            "result": None,
-                            "error": {
-                                "kind": "harness",
-                                "class": "NoThreadId",
-                                "message": "cannot resume: the previous turn produced no thread id",
-                            },
-                        }
-                    )
-                    break
-                thread = codex.resume_thread(previous, thread_options)
-                threads.append(thread)
-            record = await _run_turn(codex, thread, scenario, turn)
-            records.append(record)
-            if record["error"] is not None:
-                break
-    finally:
-        # Done with every thread, in the order they were made (``codex.thread.stop`` for announced ones).
-        for each in threads:
-            each.close()
-    return records
-
 
 # ----------------------------------------------------------------------------------------------------
 # telemetry and logs, captured per scenario
@@ -390,54 +159,6 @@ class _Capture:
                 each()
 
 
-def _invocations(log: Path, passed_env: Mapping[str, str]) -> list[dict[str, Any]]:
-    from harness.fake import read_log
-
-    if not log.exists():
-        return []
-    out: list[dict[str, Any]] = []
-    for invocation in read_log(log):
-        env = {
-            key: value
-            for key, value in invocation.env.items()
-            if key in RECORDED_ENV or key in passed_env or key.startswith(("CODEX_", "OPENAI_"))
-        }
-        out.append(
-            {
-                "step": invocation.step,
-                "argv": list(invocation.argv),
-                "stdin": invocation.stdin,
-                "cwd": invocation.cwd,
-                "env": dict(sorted(env.items())),
-                "output_schema": invocation.output_schema,
-            }
-        )
-    return out
-
-
-def _plan_thread_ids(scenario: Scenario) -> list[str]:
-    """Thread ids the plan will print (fixture and inline ``thread.started`` events), for normalization."""
-    ids: list[str] = []
-    for step in scenario.plan.get("steps", []):
-        lines: list[str] = []
-        if "replay" in step:
-            try:
-                lines = (scenario.project_root / step["replay"]).read_text(encoding="utf-8").split("\n")
-            except (OSError, UnicodeDecodeError):
-                lines = []
-        lines += [line for line in step.get("lines", []) if isinstance(line, str)]
-        lines += [json.dumps(event) for event in step.get("events", [])]
-        if isinstance(step.get("resume"), str):
-            ids.append(step["resume"])
-        for line in lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and isinstance(event.get("thread_id"), str):
-                ids.append(event["thread_id"])
-    return ids
-
 
 def run_scenario(scenario: Scenario, *, workdir: Path) -> dict[str, Any]:
     """Run ``scenario`` in ``workdir`` (which should be empty) and return the raw, un-normalized
@@ -445,57 +166,16 @@ def run_scenario(scenario: Scenario, *, workdir: Path) -> dict[str, Any]:
     return _execute(scenario, Path(workdir))[0]
 
 
-@dataclasses.dataclass(frozen=True)
-class PreparedFake:
-    """The fake codex built for one scenario run: its workdir layout, the executable, and the codex child's
-    environment (``base_env``: the hermetic base; ``passed_env``: with the scenario's ``options.codex.env``)."""
-
-    layout: _Layout
-    fake: Path
-    base_env: dict[str, str]
-    passed_env: dict[str, str]
-
-    @property
-    def log(self) -> Path:
-        """The fake's invocation log."""
-        return self.layout.log
-
-
-def prepare_fake(scenario: Scenario, workdir: Path) -> PreparedFake:
-    """Create the run's directories in ``workdir`` and build the scenario's fake codex there. Shared by the
-    reference runner and the parity matrix (which runs other SDKs through adapters against the same fake)."""
-    from harness.fake import Plan, build_fake
-
-    layout = _Layout(Path(workdir))
-    layout.create()
-    try:
-        plan = Plan.from_mapping(dict(scenario.plan), base_dir=scenario.project_root, source=scenario.path)
-    except HarnessError as exc:
-        raise ScenarioError(getattr(exc, "message", str(exc)), path=scenario.path, field="plan") from exc
-    fake = build_fake(plan, layout.fake_dir, log_path=layout.log)
-    return PreparedFake(layout, fake, layout.env({}), layout.env(scenario.codex_options.get("env", {})))
-
-
-def recorded_invocations(log: Path, passed_env: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The ``invocations`` of an observation, read from the fake's log (the recorded env variables only)."""
-    return _invocations(log, passed_env)
-
-
-def normalization_context(
-    scenario: Scenario, workdir: Path, fake: Path, cid: str | None = None
-) -> NormalizationContext:
-    """Everything a run in ``workdir`` knows for :func:`~harness.scenario.normalize.normalize`."""
-    return _context(scenario, workdir, fake, cid)
-
-
-def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Path, str]:
-    """Run the scenario: the raw observation, the fake's path and the correlation id it ran under."""
-    prepared = prepare_fake(scenario, Path(workdir))
-    layout, fake = prepared.layout, prepared.fake
+def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Any, str]:
+    """Run the scenario: the raw observation, the prepared fake and the correlation id it ran under."""
+    transport = transport_for(scenario)
+    prepared = transport.prepare(scenario, Path(workdir))
     capture = _Capture()
 
     async def main() -> list[dict[str, Any]]:
-        return await asyncio.wait_for(_run_turns(scenario, layout, fake, capture.bus), timeout=scenario.timeout)
+        return await asyncio.wait_for(
+            transport.run_reference(scenario, prepared, capture.bus), timeout=scenario.timeout
+        )
 
     try:
         with capture.active():
@@ -515,7 +195,7 @@ def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Path, s
         ]
     last = records[-1]
     observation = {
-        "invocations": _invocations(layout.log, prepared.passed_env),
+        **transport.fake_side(scenario, prepared),
         "events": last["events"],
         "result": last["result"],
         "error": last["error"],
@@ -523,29 +203,13 @@ def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Path, s
         "telemetry": capture.telemetry,
         "logs": capture.logs,
     }
-    return observation, fake, capture.cid
-
-
-def _context(scenario: Scenario, workdir: Path, fake: Path, cid: str | None = None) -> NormalizationContext:
-    layout = _Layout(workdir)
-    secrets = [str(scenario.codex_options["api_key"])] if scenario.codex_options.get("api_key") else []
-    secrets += [v for k, v in dict(scenario.codex_options.get("env", {})).items() if is_secret_key(k)]
-    return NormalizationContext(
-        workdir=workdir,
-        home=layout.home,
-        codex_home=layout.codex_home,
-        codex_path=fake,
-        cwd=Path(os.getcwd()),
-        secrets=tuple(secrets),
-        thread_ids=tuple(_plan_thread_ids(scenario)),
-        correlation_ids=(cid,) if cid else (),
-    )
+    return observation, prepared, capture.cid
 
 
 def run_and_normalize(scenario: Scenario, *, workdir: Path) -> dict[str, Any]:
-    """:func:`run_scenario` followed by :func:`normalize` with everything the run knows."""
-    observation, fake, cid = _execute(scenario, Path(workdir))
-    return normalize(observation, _context(scenario, Path(workdir), fake, cid))
+    """:func:`run_scenario` followed by the transport's normalization with everything the run knows."""
+    observation, prepared, cid = _execute(scenario, Path(workdir))
+    return transport_for(scenario).normalize(scenario, prepared, observation, cid)
 
 
 def observe(scenario: Scenario) -> dict[str, Any]:
@@ -567,3 +231,4 @@ def golden_document(scenario: Scenario, observation: dict[str, Any]) -> dict[str
         },
         "observation": observation,
     }
+

@@ -110,8 +110,26 @@ class _NoReplyType:
 NoReply: Final = _NoReplyType()
 
 Reply = Mapping[str, Any] | RpcErrorReply | _NoReplyType | None
-#: ``async (method, params) -> Reply``; a plain function returning a ``Reply`` is accepted too.
-Handler = Callable[[str, dict[str, Any]], Awaitable[Reply] | Reply]
+#: ``async (method, params) -> Reply``; a plain function returning a ``Reply`` is accepted too. A handler that
+#: takes a third positional argument gets the server request's id, ``(method, params, request_id)``; one with an
+#: ``observe(method, params)`` attribute also sees every notification, in order, before it is fanned out.
+Handler = Callable[..., Awaitable[Reply] | Reply]
+
+
+def _takes_request_id(handler: Callable[..., Any]) -> bool:
+    """Whether ``handler`` accepts a third positional argument (the server request's JSON-RPC id, which the
+    approvals handler reports in its telemetry); two-argument handlers keep working unchanged."""
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):
+        return False
+    positional = 0
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            return True
+        if parameter.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            positional += 1
+    return positional >= 3
 
 
 def _default_ids() -> Callable[[], RequestId]:
@@ -360,6 +378,7 @@ class Connection:
                 "codex.appserver.notification",
                 metadata={"method": message.method, "thread_id": message.thread_id, "turn_id": message.turn_id},
             )
+            self._let_handler_observe(message)
             for subscription in list(self._subscribers):
                 subscription.push(message)
         elif isinstance(message, ServerRequest):
@@ -397,7 +416,10 @@ class Connection:
         reply: Reply = None
         try:
             if self.handler is not None:
-                answer = self.handler(request.method, params)
+                if _takes_request_id(self.handler):
+                    answer = self.handler(request.method, params, request.id)
+                else:
+                    answer = self.handler(request.method, params)
                 reply = await answer if inspect.isawaitable(answer) else answer
         except asyncio.CancelledError:
             raise
@@ -425,6 +447,20 @@ class Connection:
         if frame is not None and self._failure is None:
             with contextlib.suppress(AppServerError):  # the server is gone: the reader reports that
                 await self.transport.send(frame)
+
+    def _let_handler_observe(self, message: Notification) -> None:
+        """Show a notification to a handler that has ``observe(method, params)`` (the approvals handler keeps
+        ``fileChange`` items from ``item/started``, because ``item/fileChange/requestApproval`` carries no diff).
+        Called in the reader, in arrival order, so the item is known before the request that follows it is
+        served; an ``observe`` that raises is logged and never stops the reader."""
+        observe = getattr(self.handler, "observe", None)
+        if not callable(observe):
+            return
+        raw_params = message.raw.get("params")
+        try:
+            observe(message.method, dict(raw_params) if isinstance(raw_params, Mapping) else {})
+        except Exception:  # noqa: BLE001 - an observer's bug must not poison the connection
+            _LOGGER.exception("handler.observe raised on %s", message.method)
 
     def _fail(self, error: CodexError) -> None:
         if self._failure is not None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 from collections.abc import Mapping, Sequence
@@ -135,6 +136,10 @@ class _StderrTail:
         return bytes(self._buf).decode("utf-8", errors="replace")
 
 
+#: Spawn attempts when exec fails with ETXTBSY ("Text file busy"); delays 5, 10, 20, 40 ms.
+_ETXTBSY_ATTEMPTS = 5
+
+
 class SubprocessTransport:
     """``codex app-server`` as a child process speaking on its stdin/stdout (start it with :meth:`spawn`)."""
 
@@ -169,19 +174,26 @@ class SubprocessTransport:
     ) -> SubprocessTransport:
         """Start ``argv`` (``env`` replaces the environment when given); a missing binary is
         :class:`~harness.reference.errors.BinaryNotFoundError`."""
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=dict(env) if env is not None else None,
-                cwd=os.fspath(cwd) if cwd is not None else None,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise BinaryNotFoundError(str(argv[0]), exc.strerror or str(exc)) from exc
-        return cls(process, **options)
+        for attempt in range(_ETXTBSY_ATTEMPTS):
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    env=dict(env) if env is not None else None,
+                    cwd=os.fspath(cwd) if cwd is not None else None,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                if exc.errno == errno.ETXTBSY and attempt + 1 < _ETXTBSY_ATTEMPTS:
+                    # An executable written a moment ago while another thread forked: that child holds the write
+                    # descriptor until it execs (the exec transport retries the same way). Gone in milliseconds.
+                    await asyncio.sleep(0.005 * 2**attempt)
+                    continue
+                raise BinaryNotFoundError(str(argv[0]), exc.strerror or str(exc)) from exc
+            return cls(process, **options)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @property
     def pid(self) -> int:

@@ -6,7 +6,9 @@ Nothing here touches the process or the file system, so the argv can be compared
 contract, not a detail: the CLI's ``--image`` is greedy and swallows a following ``resume <id>``
 (sdk-behaviour.md §1.2, §4.5), and ``-c`` after ``resume`` discards earlier ones. So the order below is copied
 from ``CodexExec.run`` of the TS SDK line by line, including its truthiness tests (an empty model string emits
-no ``--model``).
+no ``--model``). The sandbox-related flags (model, sandbox, working directory, extra directories, network
+access, approval policy) come from the one table in :mod:`harness.reference.sandbox_map`, which the app-server
+thread reads too; this function only decides where each row goes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TypeAlias
 
 from harness.reference.errors import InvalidOptionsError
 from harness.reference.options import CodexOptions, ThreadOptions, TurnOptions
+from harness.reference.sandbox_map import exec_args
 
 __all__ = [
     "ORIGINATOR_ENV",
@@ -208,16 +211,12 @@ def build_argv(
     if client.base_url:
         argv += ["--config", f"openai_base_url={_json_string(client.base_url)}"]
 
-    if thread.model:
-        argv += ["--model", thread.model]
+    argv += exec_args("model", thread.model)
     if thread.thread_source and not thread_id:
         argv += ["--thread-source", thread.thread_source]
-    if thread.sandbox_mode:
-        argv += ["--sandbox", thread.sandbox_mode]
-    if thread.working_directory:
-        argv += ["--cd", thread.working_directory]
-    for directory in thread.additional_directories or ():
-        argv += ["--add-dir", directory]
+    argv += exec_args("sandbox_mode", thread.sandbox_mode)
+    argv += exec_args("working_directory", thread.working_directory)
+    argv += exec_args("additional_directories", thread.additional_directories)
     if thread.skip_git_repo_check:
         argv.append("--skip-git-repo-check")
     if output_schema_path:
@@ -226,17 +225,14 @@ def build_argv(
         argv += ["--cyber-access-program", turn.cyber_access_program]
     if thread.model_reasoning_effort:
         argv += ["--config", f'model_reasoning_effort="{thread.model_reasoning_effort}"']
-    if thread.network_access_enabled is not None:
-        flag = "true" if thread.network_access_enabled else "false"
-        argv += ["--config", f"sandbox_workspace_write.network_access={flag}"]
+    argv += exec_args("network_access_enabled", thread.network_access_enabled)
     if thread.web_search_mode:
         argv += ["--config", f'web_search="{thread.web_search_mode}"']
     elif thread.web_search_enabled is True:
         argv += ["--config", 'web_search="live"']
     elif thread.web_search_enabled is False:
         argv += ["--config", 'web_search="disabled"']
-    if thread.approval_policy:
-        argv += ["--config", f'approval_policy="{thread.approval_policy}"']
+    argv += exec_args("approval_policy", thread.approval_policy)
 
     if thread_id:
         argv += ["resume", thread_id]
