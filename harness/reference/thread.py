@@ -27,7 +27,6 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-from types import TracebackType
 from typing import Any
 
 import msgspec
@@ -51,6 +50,7 @@ from harness.reference.exec.schema_file import OutputSchemaFile
 from harness.reference.exec.transport import CodexExec, iterate_sync, run_coroutine_sync
 from harness.reference.items import ThreadItem
 from harness.reference.options import CodexOptions, ThreadOptions, TurnOptions
+from harness.reference.stream import TurnStream
 from harness.reference.structured_output import decode_output, schema_for, validate_output
 from harness.reference.telemetry import TelemetryBus, default_bus
 from harness.reference.turn_monitor import TurnMonitor
@@ -104,37 +104,11 @@ def _parse_line(line: bytes, line_number: int) -> ThreadEvent:
         ) from exc
 
 
-class StreamedTurn:
-    """The events of one turn (TS ``RunStreamedResult``): an async iterator, and an async context manager that
-    stops the process on exit. ``events`` returns the iterator itself, for code written against the TS shape
-    ``(await thread.runStreamed()).events``.
+class StreamedTurn(TurnStream[ThreadEvent]):
+    """The events of one exec turn (TS ``RunStreamedResult``): an async iterator, and an async context manager that
+    stops the process on exit (terminate and reap it, remove the schema file). ``events`` returns the iterator
+    itself, for code written against the TS shape ``(await thread.runStreamed()).events``.
     """
-
-    def __init__(self, source: AsyncGenerator[ThreadEvent, None]) -> None:
-        self._source = source
-
-    @property
-    def events(self) -> StreamedTurn:
-        """This iterator (TS ``RunStreamedResult.events``)."""
-        return self
-
-    def __aiter__(self) -> StreamedTurn:
-        return self
-
-    async def __anext__(self) -> ThreadEvent:
-        return await self._source.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop the turn: terminate and reap the process, remove the schema file. Idempotent."""
-        await self._source.aclose()
-
-    async def __aenter__(self) -> StreamedTurn:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 class Thread:

@@ -32,7 +32,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncGenerator, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from harness.reference.appserver.errors import AppServerProtocolError, AppServerTurnFailedError
@@ -50,6 +49,7 @@ from harness.reference.appserver.messages import (
     TurnStartResult,
 )
 from harness.reference.errors import CodexError
+from harness.reference.stream import TurnStream
 from harness.reference.usage import TokenCounts
 
 if TYPE_CHECKING:
@@ -78,40 +78,17 @@ class AppServerTurn:
     cumulative_usage: TokenCounts | None = None
 
 
-class AppServerStreamedTurn:
+class AppServerStreamedTurn(TurnStream[Notification]):
     """The notifications of one turn: an async iterator, and an async context manager that ends the turn (an
     interrupt if it is still running) on exit. ``turn_id`` is known once ``turn/start`` was answered."""
 
     def __init__(self, state: _TurnState, source: AsyncGenerator[Notification, None]) -> None:
+        super().__init__(source)
         self._state = state
-        self._source = source
 
     @property
     def turn_id(self) -> str | None:
         return self._state.turn_id
-
-    @property
-    def events(self) -> AppServerStreamedTurn:
-        """This iterator (the exec ``StreamedTurn`` shape)."""
-        return self
-
-    def __aiter__(self) -> AppServerStreamedTurn:
-        return self
-
-    async def __anext__(self) -> Notification:
-        return await self._source.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop consuming; a running turn is interrupted. Idempotent."""
-        await self._source.aclose()
-
-    async def __aenter__(self) -> AppServerStreamedTurn:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 @dataclasses.dataclass
