@@ -8,12 +8,12 @@ so a fast-path event has ``_layout`` UNSET everywhere in its tree.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from json_support import has_duplicate_keys
 
 from harness.reference import _jsoncodec, _node, events, items
 from harness.reference import events as ev
@@ -66,19 +66,7 @@ def test_every_real_line_takes_the_fast_path(kind: str) -> None:
             slow.append(line)
     # Real codex prints one shape no typed decode can keep: web_search items with two "id" keys (the item id,
     # then the call id). Those lines, and only those, must take the exact path that keeps the layout.
-    assert slow == [line for line in REAL if _duplicate_keys(line)]
-
-
-def _duplicate_keys(line: bytes) -> bool:
-    found = False
-
-    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
-        nonlocal found
-        found = found or len({key for key, _ in items}) != len(items)
-        return dict(items)
-
-    json.loads(line, object_pairs_hook=pairs)
-    return found
+    assert slow == [line for line in REAL if has_duplicate_keys(line)]
 
 
 def test_a_str_subclass_parses_as_its_text() -> None:

@@ -7,12 +7,12 @@ only the exact slow path can reproduce.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from json_support import has_duplicate_keys
 
 from harness.reference import events as ev
 from harness.reference._node import Node
@@ -45,18 +45,6 @@ def _rebuild(value: Any) -> Any:
     return value
 
 
-def _has_duplicate_keys(line: bytes) -> bool:
-    found = False
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        nonlocal found
-        found = found or len({k for k, _ in items}) != len(items)
-        return dict(items)
-
-    json.loads(line, object_pairs_hook=pairs)
-    return found
-
-
 def test_corpus_is_not_empty() -> None:
     assert len(REAL) > 150
     assert len(SYNTHETIC) > 50
@@ -68,7 +56,7 @@ def test_real_line_round_trips_and_rebuilds(where: str, line: bytes) -> None:
     assert not isinstance(event, ev.UnknownEvent)
     assert ev.serialize(event).encode() == line
     assert ev.parse(line.decode()) == event  # str input, same result
-    if _has_duplicate_keys(line):
+    if has_duplicate_keys(line):
         # web_search items carry two "id" keys (item id, then the call id): only the exact layout kept by
         # parse() can print that line again; a value built in code has one id, as any JSON writer would.
         assert msgspec.json.encode(_rebuild(event)) != line
