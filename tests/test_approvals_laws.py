@@ -48,7 +48,7 @@ from harness.reference.approvals import (
 from harness.reference.telemetry import TelemetryBus
 
 CORPUS = Path(
-    os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver"))
+    os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[1] / "fixtures" / "appserver"))
 )
 
 

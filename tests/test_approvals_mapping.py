@@ -36,7 +36,7 @@ from harness.reference.approvals import (
 )
 
 CORPUS = Path(
-    os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver"))
+    os.environ.get("CODEX_APPSERVER_CORPUS", str(Path(__file__).resolve().parents[1] / "fixtures" / "appserver"))
 )
 VERSIONS = ("0.163.0", "0.171.0")
 

@@ -31,7 +31,7 @@ from harness.reference.appserver.messages import (
 )
 from harness.reference.errors import InvalidOptionsError
 
-CORPUS = (Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver")
+CORPUS = (Path(__file__).resolve().parents[1] / "fixtures" / "appserver")
 RECORDINGS = sorted(
     [*CORPUS.glob("0.171.0/*.jsonl"), *CORPUS.glob("0.171.0/sdk/*.jsonl")]
     + [*CORPUS.glob("0.163.0/*.jsonl"), *CORPUS.glob("0.163.0/sdk/*.jsonl")]

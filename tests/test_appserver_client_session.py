@@ -24,7 +24,7 @@ from harness.reference.appserver import (
 from harness.reference.appserver.messages import AgentMessageItem, CommandExecutionItem, UserMessageItem
 from harness.reference.telemetry import TelemetryBus, TelemetryEvent
 
-CORPUS = (Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver")
+CORPUS = (Path(__file__).resolve().parents[1] / "fixtures" / "appserver")
 #: Keys of client messages that differ legitimately between clients (the recording's client was a probe).
 VOLATILE_PARAMS = frozenset({"clientInfo"})
 

@@ -24,7 +24,7 @@ from harness.errors import AdapterError
 from harness.fake.appserver.recording import load_recording
 from harness.fake.appserver.replay import DRIVERS, ReplayResult, make_driver, replay_recording
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "appserver"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "appserver"
 PACKAGE = Path(peers_pkg.__file__).resolve().parent
 SCRIPTS = sorted(PACKAGE.glob("*_script.py"))
 

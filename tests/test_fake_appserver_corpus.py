@@ -19,7 +19,7 @@ from harness.fake.appserver.driver import DriveOutcome, Driver
 from harness.fake.appserver.reference_driver import ReferenceClientDriver
 from harness.fake.appserver.report import ReplayReport
 
-CORPUS = (Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver")
+CORPUS = (Path(__file__).resolve().parents[1] / "fixtures" / "appserver")
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "appserver"
 
 

@@ -17,7 +17,7 @@ from harness.fake.appserver import (
     parse_recording,
 )
 
-CORPUS = (Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver")
+CORPUS = (Path(__file__).resolve().parents[1] / "fixtures" / "appserver")
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "appserver"
 
 

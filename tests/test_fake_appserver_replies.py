@@ -17,7 +17,7 @@ from harness.fake.appserver._schema import SchemaValidator, UnsupportedSchemaErr
 from harness.fake.appserver.replies import RESPONSE_SCHEMAS
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "harness" / "fake" / "appserver" / "schemas"
-CORPUS_SCHEMAS = (Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver/schema")
+CORPUS_SCHEMAS = (Path(__file__).resolve().parents[1] / "fixtures" / "appserver/schema")
 
 SAMPLES: list[Any] = [
     {}, {"decision": "accept"}, {"decision": "acceptForSession"}, {"decision": "decline"}, {"decision": "cancel"},

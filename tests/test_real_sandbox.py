@@ -29,7 +29,7 @@ from harness.real.sandbox import (
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
-CORPUS_META = (Path(__file__).resolve().parents[2] / "shared" / "corpus/real/0.169.0/shell_ok.meta.json")
+CORPUS_META = (Path(__file__).resolve().parents[1] / "fixtures" / "real/0.169.0/shell_ok.meta.json")
 HEADER = (
     "Inter-|   Receive                                                |  Transmit\n"
     " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier\n"

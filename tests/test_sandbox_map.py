@@ -9,7 +9,6 @@ table, with only the params that are not thread options passed on as extras.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TS_CASES: list[dict[str, Any]] = json.loads(
     (ROOT / "fixtures" / "argv" / "typescript-codex-sdk.json").read_text("utf-8")
 )
-CORPUS = Path(os.environ.get("CODEX_CORPUS", "/work/shared/corpus")) / "appserver"
-SDK_RECORDINGS = sorted(CORPUS.glob("*/sdk/*.jsonl")) + sorted((ROOT / "fixtures" / "appserver").glob("*/sdk/*.jsonl"))
+SDK_RECORDINGS = sorted((ROOT / "fixtures" / "appserver").glob("*/sdk/*.jsonl"))  # copies of the shared corpus
 #: thread/start params that are not thread options (the SDK passes them as they are)
 NOT_THREAD_OPTIONS = {"approvalsReviewer", "dynamicTools", "config"}
 CAMEL = {

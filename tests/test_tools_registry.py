@@ -27,7 +27,7 @@ from harness.reference.tools import (
     outcome_from_result,
 )
 
-SCHEMA_DIR = (Path(__file__).resolve().parents[2] / "shared" / "corpus/appserver/schema/0.171.0")
+SCHEMA_DIR = (Path(__file__).resolve().parents[1] / "fixtures" / "appserver/schema/0.171.0")
 CITY = {
     "type": "object",
     "properties": {"city": {"type": "string"}},
