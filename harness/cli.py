@@ -244,6 +244,18 @@ def parity(
             help="Re-run a case whose verdict fails up to N times; differing outcomes make it [i]flaky[/].",
         ),
     ] = 0,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Run the scenarios generated from recorded cases against the [i]real[/] codex (installed on "
+            "demand, inside the loopback-only sandbox) with the reference SDK, and compare with the goldens.",
+        ),
+    ] = False,
+    cli_version: Annotated[
+        str | None,
+        typer.Option("--cli", metavar="V", help="With --live: the codex version (default: the newest in codex.lock)."),
+    ] = None,
 ) -> None:
     """Run the selected scenarios against each implementation and compare each with its golden.
 
@@ -254,6 +266,11 @@ def parity(
     Exit status: 0 if nothing diverged, errored or went stale, 1 otherwise, 2 if the harness failed.
     """
     _check_out_dir(out_dir)
+    if live:
+        _parity_live(scenarios_dir, keyword, tags or [], cli_version, workers, out_dir)
+        return
+    if cli_version is not None:
+        raise HarnessError("--cli applies only with --live")
     part = parse_shard(shard) if shard is not None else None
     backend = backend_factory()
     tag_list = tags or []
@@ -319,6 +336,52 @@ def parity(
         _write_baselines(out, baselines, run)
     out.print("reports: " + ", ".join(str(p) for p in paths.all()), soft_wrap=True)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def _parity_live(
+    scenarios_dir: Path, keyword: str | None, tags: Sequence[str], version: str | None, workers: int, out_dir: Path
+) -> None:
+    """``harness parity --live``: the recorded scenarios live mode can run, against the real codex; one line per
+    scenario, ``<out>/live.json``; exit 1 when any diverges from its golden."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harness._atomic import write_text_atomic
+    from harness.golden.store import read_golden
+    from harness.real.install import ensure_installed
+    from harness.real.lock import LockFile, default_lock_path
+    from harness.scenario import load_all
+    from harness.scenario.transports.live import LiveExecTransport, compare_live, observe_live
+
+    chosen = version or LockFile.load(default_lock_path()).newest()
+    if chosen is None:
+        raise HarnessError("codex.lock pins no version; give --cli V")
+    transport = LiveExecTransport(ensure_installed(chosen))
+    scenarios = [s for s in load_all(scenarios_dir, keyword=keyword, tags=tuple(tags))
+                 if s.recorded is not None and s.recorded.live]
+    if not scenarios:
+        raise HarnessError("no recorded scenario selected for --live (see scenarios/recorded.yaml)")
+
+    def one(scenario: Any) -> dict[str, Any]:
+        golden = read_golden(scenario.id, scenario.golden_root)
+        if golden is None:
+            return {"id": scenario.id, "ok": False, "leaves": ["no golden"]}
+        leaves = compare_live(golden.get("observation", {}), observe_live(scenario, transport))
+        return {"id": scenario.id, "ok": not leaves, "leaves": leaves}
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(one, scenarios))
+    out = _stdout()
+    for result in results:
+        out.print(f"{'ok  ' if result['ok'] else 'FAIL'} {result['id']}", style=None if result["ok"] else "red")
+        for leaf in result["leaves"][:5]:
+            out.print(f"     {leaf}", soft_wrap=True)
+    failed = sum(not r["ok"] for r in results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / "live.json", json.dumps({"cli": chosen, "results": results}, indent=2) + "\n")
+    out.print(f"live codex {chosen}: {len(results) - failed} of {len(results)} recorded scenarios agree with "
+              f"their goldens; report: {out_dir / 'live.json'}")
+    if failed:
         raise typer.Exit(1)
 
 

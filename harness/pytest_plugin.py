@@ -81,6 +81,50 @@ def _is_worker(config: pytest.Config) -> bool:
 # hooks
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--live [--live-cli V]``: run the recorded scenarios against the real codex instead of their replay."""
+    group = parser.getgroup("codex_harness", "codex harness scenarios")
+    group.addoption("--live", action="store_true", default=False,
+                    help="run the scenarios generated from recorded cases against the real codex (sandboxed); "
+                    "other scenarios are deselected; goldens are compared, never written")
+    group.addoption("--live-cli", metavar="V", default=None,
+                    help="the codex version for --live (default: the newest in codex.lock)")
+
+
+def _live(config: pytest.Config) -> bool:
+    return bool(config.getoption("--live", default=False))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--live``, keep only the scenarios live mode can run (recorded, and the SDK's invocation is the
+    recorded one); the rest are deselected, not skipped."""
+    if not _live(config):
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        recorded = getattr(getattr(item, "scenario", None), "recorded", None)
+        (keep if recorded is not None and recorded.live else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+_LIVE_TRANSPORT = pytest.StashKey[Any]()
+
+
+def _live_transport(config: pytest.Config) -> Any:
+    """One :class:`~harness.scenario.transports.live.LiveExecTransport` per session (installs the binary once)."""
+    if _LIVE_TRANSPORT not in config.stash:
+        from harness.real.install import ensure_installed
+        from harness.real.lock import LockFile, default_lock_path
+        from harness.scenario.transports.live import LiveExecTransport
+
+        version = config.getoption("--live-cli") or LockFile.load(default_lock_path()).newest()
+        config.stash[_LIVE_TRANSPORT] = LiveExecTransport(ensure_installed(str(version)))
+    return config.stash[_LIVE_TRANSPORT]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Set up the session state; defer xdist-only hooks to an object registered only when xdist is present."""
     config.stash[STATE] = HarnessState()
@@ -113,12 +157,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not state.roots:
         return
     from harness.golden.store import delete_golden, golden_path, unused_goldens
-    from harness.scenario.load import find_scenario_files, scenario_id
+    from harness.scenario.load import find_scenario_files, scenario_ids
 
     for root_text in sorted(state.roots):
         root = Path(root_text)
         golden_root = root.parent / "golden"
-        ids = {scenario_id(f, root) for f in find_scenario_files([root])}
+        ids = {sid for f in find_scenario_files([root]) for sid in scenario_ids(f, root)}
         for sid in unused_goldens(golden_root, ids):
             shown = _relative(golden_path(sid, golden_root), config.rootpath)
             if _updating(config):
@@ -179,30 +223,36 @@ def _relative(path: Path, base: Path) -> str:
 
 
 class ScenarioFile(pytest.File):
-    """One scenario file; yields exactly one :class:`ScenarioItem` (or fails collection with
-    file:line:column)."""
+    """One scenario file: one :class:`ScenarioItem`, or one per generated scenario of a manifest
+    (``scenarios/recorded.yaml``); a malformed file fails collection with file:line:column."""
 
     def collect(self) -> list[pytest.Item]:
         from harness.errors import ScenarioError
-        from harness.scenario.load import load_scenario
+        from harness.scenario.load import load_file
 
         try:
-            scenario = load_scenario(self.path)
+            scenarios = load_file(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
         state = self.config.stash[STATE]
-        other = state.ids.get(scenario.id)
-        if other is not None and other != str(self.path):
-            raise self.CollectError(f"{self.path}:1:1: duplicate scenario id {scenario.id!r} (also defined in {other})")
-        state.ids[scenario.id] = str(self.path)
-        state.roots.add(str(scenario.root.resolve()))
-        for tag in scenario.tags:
-            if tag in _FORBIDDEN_TAGS:
-                raise self.CollectError(f"{self.path}: tags: {tag!r} is a pytest marker with meaning; rename the tag")
-            if not any(line.split(":")[0].strip() == tag for line in self.config.getini("markers")):
-                self.config.addinivalue_line("markers", f"{tag}: scenario tag (codex harness)")
-        item: ScenarioItem = ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)
-        return [item]
+        items: list[pytest.Item] = []
+        for scenario in scenarios:
+            other = state.ids.get(scenario.id)
+            if other is not None and other != str(self.path):
+                raise self.CollectError(
+                    f"{self.path}:1:1: duplicate scenario id {scenario.id!r} (also defined in {other})"
+                )
+            state.ids[scenario.id] = str(self.path)
+            state.roots.add(str(scenario.root.resolve()))
+            for tag in scenario.tags:
+                if tag in _FORBIDDEN_TAGS:
+                    raise self.CollectError(
+                        f"{self.path}: tags: {tag!r} is a pytest marker with meaning; rename the tag"
+                    )
+                if not any(line.split(":")[0].strip() == tag for line in self.config.getini("markers")):
+                    self.config.addinivalue_line("markers", f"{tag}: scenario tag (codex harness)")
+            items.append(ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario))
+        return items
 
 
 def _scenario_test() -> None:
@@ -236,6 +286,9 @@ class ScenarioItem(pytest.Item):
             self.add_marker(tag)
 
     def runtest(self) -> None:
+        if _live(self.config):
+            self._runtest_live()
+            return
         from harness.golden.store import render_golden
         from harness.scenario.compare import check_expectations
         from harness.scenario.runner import golden_document, observe
@@ -246,6 +299,25 @@ class ScenarioItem(pytest.Item):
         problem, summary, diff = self._check_golden(document, render_golden(document))
         if problem is not None or failures:
             raise ScenarioFailure(self, golden_problem=problem, summary=summary, diff=diff, failures=failures)
+
+    def _runtest_live(self) -> None:
+        """The real codex instead of the replay; the live view of the observation must equal the golden's."""
+        from harness.golden.store import read_golden
+        from harness.scenario.compare import check_expectations
+        from harness.scenario.transports.live import compare_live, observe_live
+
+        observed = observe_live(self.scenario, _live_transport(self.config))
+        golden = read_golden(self.scenario.id, self.scenario.golden_root)
+        shown = _relative(self.golden_file, self.config.rootpath)
+        failures = check_expectations(self.scenario, observed)
+        if golden is None:
+            raise ScenarioFailure(self, golden_problem=f"no golden at {shown}", summary="", diff="",
+                                  failures=failures)
+        leaves = compare_live(golden.get("observation", {}), observed)
+        if leaves or failures:
+            problem = f"the real codex diverges from the golden {shown} ({len(leaves)} leaves)" if leaves else None
+            raise ScenarioFailure(self, golden_problem=problem, summary="\n".join(leaves), diff="",
+                                  failures=failures)
 
     def _check_golden(self, document: dict[str, Any], text: str) -> tuple[str | None, str, str]:
         """Assert the golden through syrupy; (problem or None, summary, diff)."""

@@ -69,7 +69,7 @@ TODO_REASON = "TODO: explain"
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _URL = re.compile(r"https?://\S+")
-_ID = re.compile(r"[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*")
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)+")
 _TOP_KEYS = ("format", "implementation", "findings", "nondeterministic")
 _FINDING_KEYS = ("reason", "issue", "scenarios", "match")
 _MATCHER_KEYS = ("part", "path", "change", "observed", "observed_matches", "expected", "expected_matches")
@@ -352,7 +352,7 @@ def load_baseline(path: Path, *, implementation: str, parts: Collection[str] = P
     if "nondeterministic" in top and not _is_null(top["nondeterministic"][1]):
         for scenario, key_node, value_node in reader.mapping(top["nondeterministic"][1], "nondeterministic"):
             if not _ID.fullmatch(scenario):
-                raise reader.fail(key_node, f"{scenario!r} is not a scenario id (<area>/<name>)", "nondeterministic")
+                raise reader.fail(key_node, f"{scenario!r} is not a scenario id (<area>/<name>, or deeper for generated scenarios)", "nondeterministic")
             fields = {k: (kn, v) for k, kn, v in reader.mapping(value_node, scenario)}
             for key, (k_node, _) in fields.items():
                 if key != "reason":

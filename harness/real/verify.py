@@ -291,12 +291,12 @@ def _load_scenarios(tree: Tree) -> tuple[list[Any], list[Problem], set[str]]:
     """Scenarios that load, one problem per file that does not, and the ids of *all* scenario files (a broken
     file still owns its golden)."""
     from harness.errors import ScenarioError
-    from harness.scenario.load import find_scenario_files, load_all, load_scenario, scenario_id
+    from harness.scenario.load import find_scenario_files, load_all, load_file, scenario_ids
 
     if not tree.scenarios.is_dir():
         return [], [Problem("scenario", tree.rel(tree.scenarios), "no scenarios folder")], set()
     files = find_scenario_files([tree.scenarios])
-    ids = {scenario_id(f, tree.scenarios) for f in files}
+    ids = {sid for f in files for sid in scenario_ids(f, tree.scenarios)}  # a manifest owns many
     try:
         return load_all(tree.scenarios), [], ids
     except ScenarioError:
@@ -305,7 +305,7 @@ def _load_scenarios(tree: Tree) -> tuple[list[Any], list[Problem], set[str]]:
     problems: list[Problem] = []
     for file in files:
         try:
-            loaded.append(load_scenario(file, root=tree.scenarios))
+            loaded.extend(load_file(file, root=tree.scenarios))
         except ScenarioError as exc:
             problems.append(Problem("scenario", tree.rel(file), _strip_location(str(exc), file)))
     if not problems:  # every file loads alone: load_all refused a duplicate id

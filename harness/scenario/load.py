@@ -15,6 +15,7 @@ the key itself) is written. Checks, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -33,6 +34,7 @@ from harness.scenario.model import (
     AutoSpec,
     Expectation,
     Mode,
+    RecordedCase,
     Scenario,
     ThreadMode,
     ToolSpec,
@@ -46,8 +48,10 @@ __all__ = [
     "SCENARIO_SUFFIXES",
     "find_scenario_files",
     "load_all",
+    "load_file",
     "load_scenario",
     "scenario_id",
+    "scenario_ids",
     "scenarios_root_of",
     "schema",
     "validate_paths",
@@ -272,6 +276,47 @@ def _convert(error: jsonschema.ValidationError, composed: _Composed, file: Path)
 # one file
 
 
+def _check_any(file: Path, root: Path | None = None) -> tuple[list[Scenario], list[ScenarioError]]:
+    """A scenario file (one scenario) or a manifest at the scenarios root (many, :mod:`.recorded`)."""
+    from harness.scenario.recorded import is_manifest
+
+    root = scenarios_root_of(file) if root is None else root
+    if is_manifest(file, root):
+        return _check_manifest(file, root)
+    scenario, errors = _check_file(file, root)
+    return ([scenario] if scenario is not None else []), errors
+
+
+def _check_manifest(file: Path, root: Path) -> tuple[list[Scenario], list[ScenarioError]]:
+    """Expand a manifest and validate every generated scenario as if it were a file; errors name the manifest."""
+    from harness.scenario.recorded import expand_manifest, load_manifest
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        generated = expand_manifest(load_manifest(file, data), root.parent)
+    except ScenarioError as exc:
+        return [], [exc]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return [], [ScenarioError(f"cannot read the manifest: {exc}", path=file, line=1, column=1)]
+    scenarios: list[Scenario] = []
+    errors: list[ScenarioError] = []
+    for entry in generated:
+        composed = _Composed()
+        node = yaml.compose(yaml.safe_dump(entry.data, sort_keys=False), Loader=yaml.SafeLoader)
+        assert node is not None  # a generated scenario is a non-empty mapping
+        built = composed.build(node)
+        problems = _schema_errors(built, composed, file)
+        scenario = None
+        if not problems:
+            scenario, problems = _build(file, root, built, composed, sid=entry.id, recorded=entry.recorded)
+        errors += [ScenarioError(f"{entry.id}: {e.message}", path=file, line=1, column=1, field=e.field)
+                   for e in problems]
+        if scenario is not None:  # positions inside the generated text mean nothing to a reader: the manifest's
+            expect = tuple(dataclasses.replace(e, line=1, column=1) for e in scenario.expect)
+            scenarios.append(dataclasses.replace(scenario, expect=expect))
+    return scenarios, errors
+
+
 def _check_file(file: Path, root: Path | None = None) -> tuple[Scenario | None, list[ScenarioError]]:
     root = scenarios_root_of(file) if root is None else root
     try:
@@ -351,7 +396,8 @@ def _check_id(file: Path, root: Path) -> list[ScenarioError]:
 
 
 def _build(
-    file: Path, root: Path, data: dict[str, Any], composed: _Composed
+    file: Path, root: Path, data: dict[str, Any], composed: _Composed, *, sid: str | None = None,
+    recorded: RecordedCase | None = None,
 ) -> tuple[Scenario | None, list[ScenarioError]]:
     errors: list[ScenarioError] = []
 
@@ -482,7 +528,7 @@ def _build(
 
     return (
         Scenario(
-            id=scenario_id(file, root),
+            id=sid or scenario_id(file, root),
             path=file,
             root=root,
             title=data["title"],
@@ -502,6 +548,7 @@ def _build(
             approvals=_approvals(data.get("approvals")),
             tools=tuple(ToolSpec.from_dict(raw) for raw in data.get("tools", ())),
             thread_params=dict(options.get("thread_params", {})),
+            recorded=recorded,
         ),
         [],
     )
@@ -640,12 +687,33 @@ def _check_plan_with_fake(file: Path, project_root: Path, plan: Any, composed: _
 
 def load_scenario(path: Path | str, *, root: Path | None = None) -> Scenario:
     """Load one scenario file; raise the first :class:`ScenarioError` (by position) if it is malformed."""
-    file = Path(path)
-    scenario, errors = _check_file(file, root)
+    scenarios = load_file(path, root=root)
+    if len(scenarios) != 1:
+        raise ScenarioError(f"a manifest stands for {len(scenarios)} scenarios; use load_file()", path=Path(path))
+    return scenarios[0]
+
+
+def load_file(path: Path | str, *, root: Path | None = None) -> list[Scenario]:
+    """Every scenario of one file: one for a scenario file, the generated ones for a manifest
+    (``scenarios/recorded.yaml``); raise the first :class:`ScenarioError` (by position) if any is malformed."""
+    scenarios, errors = _check_any(Path(path), root)
     if errors:
         raise errors[0]
-    assert scenario is not None
-    return scenario
+    return scenarios
+
+
+def scenario_ids(file: Path, root: Path | None = None) -> list[str]:
+    """The ids a file owns (a manifest: every generated id; a broken manifest: none), e.g. to find unused goldens."""
+    from harness.scenario.recorded import expand_manifest, is_manifest, load_manifest
+
+    root = scenarios_root_of(file) if root is None else root
+    if not is_manifest(file, root):
+        return [scenario_id(file, root)]
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        return [entry.id for entry in expand_manifest(load_manifest(file, data), root.parent)]
+    except (ScenarioError, OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
 
 
 def _duplicates(loaded: Iterable[tuple[Path, str]]) -> list[ScenarioError]:
@@ -676,9 +744,9 @@ def validate_paths(paths: Iterable[Path | str]) -> list[ScenarioError]:
     errors: list[ScenarioError] = []
     ids: list[tuple[Path, str]] = []
     for file in files:
-        scenario, file_errors = _check_file(file)
+        _found, file_errors = _check_any(file)
         errors.extend(file_errors)
-        ids.append((file, scenario.id if scenario is not None else scenario_id(file)))
+        ids.extend((file, sid) for sid in scenario_ids(file))
     errors.extend(_duplicates(ids))
     return _sorted(errors)
 
@@ -702,7 +770,7 @@ def load_all(
     files = find_scenario_files(Path(p) for p in (paths if paths is not None else [root]))
     scenarios: list[Scenario] = []
     for file in files:
-        scenarios.append(load_scenario(file))
+        scenarios.extend(load_file(file))
     duplicates = _duplicates((s.path, s.id) for s in scenarios)
     if duplicates:
         raise duplicates[0]

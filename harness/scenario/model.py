@@ -24,6 +24,7 @@ __all__ = [
     "AutoSpec",
     "Expectation",
     "Mode",
+    "RecordedCase",
     "Scenario",
     "ThreadMode",
     "ToolSpec",
@@ -192,6 +193,23 @@ class AutoSpec:
         return {k: v for k, v in self.policy.items() if k != "backoff"}
 
 
+@dataclasses.dataclass(frozen=True)
+class RecordedCase:
+    """The catalogue case a generated scenario came from (``scenarios/recorded.yaml``, :mod:`.recorded`).
+
+    Live mode runs the real codex against the fake Responses server scripted from ``case``; ``config`` holds the
+    case's ``-c`` overrides (written to the live ``config.toml``, since an SDK has no such option), and ``live``
+    says whether the SDK's invocation is the recorded one (``not_live_reason`` says why not)."""
+
+    case: str
+    version: str
+    catalogue: str
+    transcripts: tuple[str, ...]
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    live: bool = True
+    not_live_reason: str = ""
+
+
 class ThreadMode(StrEnum):
     """Which thread a turn runs on: the previous turn's ``Thread`` object, or a fresh
     ``resume_thread(id)``."""
@@ -288,6 +306,8 @@ class Scenario:
     tools: tuple[ToolSpec, ...] = ()
     #: app-server only: extra ``thread/start`` params (``options.thread_params``).
     thread_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Generated from a recorded catalogue case (``None``: a hand-written scenario).
+    recorded: RecordedCase | None = None
 
     @property
     def project_root(self) -> Path:

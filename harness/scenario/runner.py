@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.scenario.model import Scenario
-from harness.scenario.transports import BASE_PATH, transport_for
+from harness.scenario.transports import BASE_PATH, Transport, transport_for
 from harness.scenario.transports.exec import (
     RECORDED_ENV,
     PreparedFake,
@@ -166,9 +166,11 @@ def run_scenario(scenario: Scenario, *, workdir: Path) -> dict[str, Any]:
     return _execute(scenario, Path(workdir))[0]
 
 
-def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Any, str]:
+def _execute(
+    scenario: Scenario, workdir: Path, transport: Transport | None = None
+) -> tuple[dict[str, Any], Any, str]:
     """Run the scenario: the raw observation, the prepared fake and the correlation id it ran under."""
-    transport = transport_for(scenario)
+    transport = transport or transport_for(scenario)
     prepared = transport.prepare(scenario, Path(workdir))
     capture = _Capture()
 
@@ -206,10 +208,14 @@ def _execute(scenario: Scenario, workdir: Path) -> tuple[dict[str, Any], Any, st
     return observation, prepared, capture.cid
 
 
-def run_and_normalize(scenario: Scenario, *, workdir: Path) -> dict[str, Any]:
-    """:func:`run_scenario` followed by the transport's normalization with everything the run knows."""
-    observation, prepared, cid = _execute(scenario, Path(workdir))
-    return transport_for(scenario).normalize(scenario, prepared, observation, cid)
+def run_and_normalize(
+    scenario: Scenario, *, workdir: Path, transport: Transport | None = None
+) -> dict[str, Any]:
+    """:func:`run_scenario` followed by the transport's normalization with everything the run knows.
+    ``transport`` replaces the scenario's own (live mode: :class:`~.transports.live.LiveExecTransport`)."""
+    transport = transport or transport_for(scenario)
+    observation, prepared, cid = _execute(scenario, Path(workdir), transport)
+    return transport.normalize(scenario, prepared, observation, cid)
 
 
 def observe(scenario: Scenario) -> dict[str, Any]:

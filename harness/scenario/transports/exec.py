@@ -35,6 +35,7 @@ __all__ = [
     "plan_thread_ids",
     "prepare_fake",
     "recorded_invocations",
+    "run_turns",
 ]
 
 #: Environment variables recorded for each invocation (besides the ones the scenario sets and ``CODEX_*`` /
@@ -226,6 +227,11 @@ async def _run_turns(
         for each in threads:
             each.close()
     return records
+
+
+#: The reference exec driver, public for live mode's sandboxed worker (:mod:`harness.real.live`), which drives the
+#: same turns against the real codex.
+run_turns = _run_turns
 
 
 def recorded_invocations(log: Path, passed_env: Mapping[str, str]) -> list[dict[str, Any]]:
