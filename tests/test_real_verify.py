@@ -20,7 +20,16 @@ from harness.real.verify import DEFAULT_CHECKS, Outcome, Problem, Tree, verify_t
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
 PROJECT = default_lock_path().parent
-COPIED = ("codex.lock", "fixtures/real", "fixtures/appserver", "scenarios", "golden", "baselines")
+COPIED = (
+    "codex.lock",
+    "cases",
+    "fixtures/real",
+    "fixtures/appserver",
+    "fixtures/synthetic",
+    "scenarios",
+    "golden",
+    "baselines",
+)
 
 
 def _run(*args: str) -> tuple[int, str, str]:
