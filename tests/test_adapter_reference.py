@@ -32,6 +32,7 @@ from harness.fake import Plan, build_fake, read_log
 from harness.fake.testing import wait_no_leftovers
 from harness.scenario import Scenario, load_all, run_scenario
 from harness.scenario.runner import BASE_PATH
+from harness.scenario.transports.exec import STORE_DIR, case_input, stage_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "real" / "0.169.0"
@@ -235,10 +236,14 @@ def test_reference_adapter_agrees_with_the_runner(scenario: Scenario, tmp_path: 
     env = {**hermetic_env(workdir), **dict(scenario.codex_options.get("env", {}))}
     plan = Plan.from_mapping(dict(scenario.plan), base_dir=scenario.project_root, source=scenario.path)
     fake = build_fake(plan, workdir / "fake", log_path=workdir / "invocations.jsonl")
+    case = portable_case(scenario, env=env)
+    staged = stage_inputs(scenario, workdir / STORE_DIR)  # as ExecTransport.case: staged parts by their store path
+    for index, (entry, turn) in enumerate(zip(case["turns"], scenario.turns, strict=True)):
+        entry["input"] = case_input(turn, index, staged)
 
     async def main() -> Any:
         async with AdapterClient(functools.partial(in_process_connection, handler()), read_timeout=60) as client:
-            return await client.run(portable_case(scenario, env=env), codex_path=fake, workdir=workdir)
+            return await client.run(case, codex_path=fake, workdir=workdir)
 
     result = arun(main())
     assert isinstance(result, Observed), result
@@ -248,19 +253,24 @@ def test_reference_adapter_agrees_with_the_runner(scenario: Scenario, tmp_path: 
         _portable(t) for t in direct["earlier_turns"]
     ]
     through_adapter = [
-        (_schema_path_free(i.argv), i.stdin, i.output_schema) for i in read_log(workdir / "invocations.jsonl")
+        (_schema_path_free(i.argv, workdir), i.stdin, i.output_schema)
+        for i in read_log(workdir / "invocations.jsonl")
     ]
     assert through_adapter == [
-        (_schema_path_free(i["argv"]), i["stdin"], i["output_schema"]) for i in direct["invocations"]
+        (_schema_path_free(i["argv"], tmp_path / "direct"), i["stdin"], i["output_schema"])
+        for i in direct["invocations"]
     ]
 
 
-def _schema_path_free(argv: Any) -> list[str]:
-    """argv with the ``--output-schema`` temp file path blanked (a fresh temp dir per run)."""
+def _schema_path_free(argv: Any, workdir: Path | None = None) -> list[str]:
+    """argv with the ``--output-schema`` temp file path blanked (a fresh temp dir per run), and the run's file
+    store (staged attachments, inside its workdir) as ``<store>``."""
     out = list(argv)
     for index, word in enumerate(out[:-1]):
         if word == "--output-schema":
             out[index + 1] = "<schema file>"
+    if workdir is not None:
+        out = [word.replace(str(workdir / STORE_DIR), "<store>") for word in out]
     return out
 
 

@@ -114,7 +114,7 @@ def run_job(job: LiveJob) -> dict[str, Any]:
 
     from harness.fake.responses import FakeResponsesServer, ScriptedResponder, parse_script
     from harness.scenario.load import load_file
-    from harness.scenario.transports.exec import run_turns
+    from harness.scenario.transports.exec import STORE_DIR, run_turns, stage_inputs
     from harness.scenario.transports.layout import Layout
 
     (scenario,) = [s for s in load_file(Path(job.scenario_file)) if s.id == job.scenario_id]
@@ -132,7 +132,10 @@ def run_job(job: LiveJob) -> dict[str, Any]:
     os.chdir(job.workspace)  # codex runs in the seeded workspace, as `harness record` ran it
     try:
         layout = Layout(Path(job.workdir))
-        records = asyncio.run(asyncio.wait_for(run_turns(scenario, layout, Path(job.shim)), scenario.timeout))
+        staged = stage_inputs(scenario, layout.workdir / STORE_DIR)
+        records = asyncio.run(
+            asyncio.wait_for(run_turns(scenario, layout, Path(job.shim), None, staged), scenario.timeout)
+        )
     finally:
         if server is not None:
             server.stop()

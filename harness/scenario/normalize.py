@@ -10,7 +10,8 @@ The rules, applied in this order (docs/normalization.md is the prose version; ke
 2. **output-schema file**: the argument after ``--output-schema`` and any
 ``.../codex-output-schema-*/schema.json``
    path become ``<schema-file>``;
-3. **paths**, longest first, only at a path boundary: the fake codex -> ``<codex>``, the fake ``CODEX_HOME``
+3. **paths**, longest first, only at a path boundary: the run's file store -> ``<store>`` (staged attachments,
+   ``<store>/<sha256[:2]>/<sha256>``), the fake codex -> ``<codex>``, the fake ``CODEX_HOME``
 ->
    ``<codex-home>``, the fake ``HOME`` and the real home -> ``<home>``, the scenario workdir ->
    ``<workdir>``, the
@@ -73,10 +74,14 @@ class NormalizationContext:
     secrets: tuple[str, ...] = ()
     thread_ids: tuple[str, ...] = ()
     correlation_ids: tuple[str, ...] = ()
+    #: The run's file store (staged attachments): ``<store>``, so a staged path reads ``<store>/ab/ab12...``
+    #: (content-addressed, hence the same in every run) rather than a temp directory.
+    store: Path | None = None
 
     def path_rules(self) -> list[tuple[str, str]]:
         """(literal path, placeholder), longest path first; each path also in its resolved spelling."""
         pairs: list[tuple[Path | None, str]] = [
+            (self.store, "<store>"),
             (self.codex_path, "<codex>"),
             (self.codex_home, "<codex-home>"),
             (self.home, "<home>"),

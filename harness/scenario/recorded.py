@@ -50,7 +50,7 @@ _STDIN_NOTE = "Reading prompt from stdin...\n"
 
 
 #: The timeout of every generated scenario (seconds).
-_TIMEOUT_S = 15
+_TIMEOUT_S = 10
 
 
 def version_slug(version: str) -> str:
@@ -291,7 +291,13 @@ def _generate(
         sdk_input: Any = turn.prompt
         if mapped.images:
             sdk_input = [{"type": "text", "text": turn.prompt}]
-            sdk_input += [{"type": "local_image", "path": image} for image in mapped.images]
+            # The catalogue seeds tiny.png into the recording's workspace: the scenario stages the same bytes, so
+            # replay and live runs pass a file that exists (any other image argument is passed as it was).
+            sdk_input += [
+                {"type": "local_image", "stage": _IMAGE_STAGE} if image == "tiny.png" else
+                {"type": "local_image", "path": image}
+                for image in mapped.images
+            ]
         turns.append({"input": sdk_input, "mode": mode})
     data: dict[str, Any] = {
         "title": f"recorded case {case.id} (codex {version}), {mode}",

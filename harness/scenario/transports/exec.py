@@ -14,9 +14,10 @@ import copy
 import dataclasses
 import json
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from harness.errors import HarnessError, ScenarioError
 from harness.scenario.model import AutoSpec, Mode, Scenario, ThreadMode, TransportName, TurnSpec
@@ -24,18 +25,25 @@ from harness.scenario.normalize import NormalizationContext, is_secret_key, norm
 from harness.scenario.transports.layout import Layout, error_record, plain
 
 if TYPE_CHECKING:
+    from harness.reference.files import Attachment
     from harness.reference.telemetry import TelemetryBus
 
 __all__ = [
     "EXEC_PARTS",
     "RECORDED_ENV",
+    "STORE_DIR",
+    "SWEPT_TTL",
     "ExecTransport",
     "PreparedFake",
+    "Staged",
+    "case_input",
     "normalization_context",
     "plan_thread_ids",
     "prepare_fake",
     "recorded_invocations",
     "run_turns",
+    "sdk_input",
+    "stage_inputs",
 ]
 
 #: Environment variables recorded for each invocation (besides the ones the scenario sets and ``CODEX_*`` /
@@ -53,6 +61,127 @@ RECORDED_ENV: tuple[str, ...] = (
 
 #: The parts every SDK reports on the exec transport (``telemetry`` and ``logs`` are the reference's own).
 EXEC_PARTS: tuple[str, ...] = ("invocations", "events", "result", "error", "earlier_turns")
+
+
+# ------------------------------------------------------------------------------------------- attachments
+#
+# A scenario input part may stage a file: ``{type: local_image, stage: FILE}`` (FILE relative to the project root,
+# optional ``ttl``, optional ``sweep_before_turn``). The run stages it into a FileStore inside its workdir, so the
+# reference SDK is handed the ``Attachment`` itself (``os.PathLike``: its argv gets the staged path) and adapters
+# get the same staged path as a plain ``path``; the fake then says whether the file was there, with which digest,
+# when codex would read it (``invocations[].images``).
+
+#: The run's FileStore, inside its workdir (normalized to ``<store>``, so an argv reads ``<store>/ab/ab12...``).
+STORE_DIR = "store"
+#: The ttl of a ``sweep_before_turn`` part that gives none: short, though any finite ttl is past at the sweep.
+SWEPT_TTL = 1.0
+#: How far ahead the sweep of ``sweep_before_turn`` parts looks (every finite expiry is behind it).
+_FAR_FUTURE_S = 100 * 365 * 24 * 3600.0
+
+#: The attachment of each staging part, by (turn index, part index).
+Staged: TypeAlias = Mapping[tuple[int, int], "Attachment"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _StagePart:
+    turn: int
+    part: int
+    source: str
+    ttl: float | None
+    swept: bool
+
+
+def _stage_parts(scenario: Scenario) -> list[_StagePart]:
+    """The scenario's staging parts, in turn and part order."""
+    out: list[_StagePart] = []
+    for t, turn in enumerate(scenario.turns):
+        if isinstance(turn.input, str):
+            continue
+        for p, part in enumerate(turn.input):
+            if part.get("type") != "local_image" or "stage" not in part:
+                continue
+            swept = bool(part.get("sweep_before_turn", False))
+            ttl = part.get("ttl", SWEPT_TTL if swept else None)
+            out.append(_StagePart(t, p, str(part["stage"]), None if ttl is None else float(ttl), swept))
+    return out
+
+
+def _part_field(scenario: Scenario, part: _StagePart) -> str:
+    where = f"input[{part.part}]" if len(scenario.turns) == 1 else f"turns[{part.turn}].input[{part.part}]"
+    return f"{where}.stage"
+
+
+def stage_inputs(scenario: Scenario, store_root: Path) -> dict[tuple[int, int], Attachment]:
+    """Stage the scenario's ``stage`` parts into a :class:`~harness.reference.files.FileStore` at ``store_root``.
+
+    ``sweep_before_turn`` parts model a file removed by a sweep before the turn: they are staged first (with their
+    short ttl), then ``sweep(now=far future)`` removes them, so their staged path no longer exists when codex reads
+    it; the other parts are staged after the sweep and never expire (the store lives as long as the workdir). A
+    swept part whose content another part keeps would come back, so that is refused. Nothing is created for a
+    scenario without staging parts. Raises :class:`ScenarioError` for a file that cannot be staged."""
+    parts = _stage_parts(scenario)
+    if not parts:
+        return {}
+    from harness.reference.files import FileStore, FileStoreError
+    from harness.reference.telemetry import TelemetryBus
+
+    # A private bus: staging is the harness's doing, not telemetry of the SDK under test.
+    store = FileStore(store_root, telemetry=TelemetryBus(), durable=False)
+    staged: dict[tuple[int, int], Attachment] = {}
+
+    def stage(part: _StagePart) -> Attachment:
+        try:
+            attachment = store.stage(scenario.project_root / part.source, ttl=part.ttl)
+        except FileStoreError as exc:
+            raise ScenarioError(
+                f"cannot stage {part.source}: {exc.message}", path=scenario.path, field=_part_field(scenario, part)
+            ) from None
+        staged[(part.turn, part.part)] = attachment
+        return attachment
+
+    swept = [stage(part) for part in parts if part.swept]
+    if swept:
+        store.sweep(now=time.time() + _FAR_FUTURE_S)
+        survivors = [str(attachment.path) for attachment in swept if attachment.path.exists()]
+        if survivors:  # pragma: no cover - only a hold by another process could keep one
+            raise HarnessError(f"{scenario.id}: the sweep before the turn kept {', '.join(survivors)}")
+    for part in parts:
+        if not part.swept and stage(part).sha256 in {attachment.sha256 for attachment in swept}:
+            raise ScenarioError(
+                f"{part.source} has the content of a sweep_before_turn part, which staging it would bring back",
+                path=scenario.path,
+                field=_part_field(scenario, part),
+            )
+    return staged
+
+
+def _turn_input(turn: TurnSpec, index: int, staged: Staged, as_path: Callable[[Attachment], Any]) -> Any:
+    if isinstance(turn.input, str):
+        return turn.input
+    out: list[dict[str, Any]] = []
+    for p, part in enumerate(turn.input):
+        if "stage" not in part:
+            out.append(dict(part))
+            continue
+        attachment = staged.get((index, p))
+        if attachment is None:
+            raise HarnessError(f"turn {index + 1} part {p + 1}: {part['stage']} was not staged (prepare first)")
+        out.append({"type": "local_image", "path": as_path(attachment)})
+    return out
+
+
+def sdk_input(turn: TurnSpec, index: int, staged: Staged) -> str | list[dict[str, Any]]:
+    """Turn ``index``'s input for the reference SDK: a staged part's ``path`` is its ``Attachment`` object (what
+    a user of the SDK passes), the other parts as written."""
+    result: str | list[dict[str, Any]] = _turn_input(turn, index, staged, lambda attachment: attachment)
+    return result
+
+
+def case_input(turn: TurnSpec, index: int, staged: Staged) -> str | list[dict[str, Any]]:
+    """Turn ``index``'s input for a portable case: a staged part's ``path`` is the staged file's path as text
+    (the case is JSON; every SDK takes a plain path)."""
+    result: str | list[dict[str, Any]] = _turn_input(turn, index, staged, lambda attachment: str(attachment.path))
+    return result
 
 
 def _event_line(event: Any) -> str:
@@ -137,7 +266,9 @@ def _auto_kwargs(spec: AutoSpec, sleeps: list[float]) -> dict[str, Any]:
     }
 
 
-async def _run_turn(codex: Any, thread: Any, scenario: Scenario, turn: TurnSpec) -> dict[str, Any]:
+async def _run_turn(
+    codex: Any, thread: Any, scenario: Scenario, turn: TurnSpec, inputs: str | list[dict[str, Any]]
+) -> dict[str, Any]:
     from harness.reference import AbortController, TurnOptions
 
     events: list[str] = []
@@ -152,16 +283,16 @@ async def _run_turn(codex: Any, thread: Any, scenario: Scenario, turn: TurnSpec)
             timer = asyncio.get_running_loop().call_later(turn.abort_after_ms / 1000, controller.abort)
         turn_options = TurnOptions.from_mapping(options)
         if turn.mode is Mode.RUN:
-            result = await thread.run(turn.sdk_input(), turn_options)
+            result = await thread.run(inputs, turn_options)
             record["result"] = _run_result(thread, result)
         elif turn.mode is Mode.STREAMED:
-            async with thread.run_streamed(turn.sdk_input(), turn_options) as stream:
+            async with thread.run_streamed(inputs, turn_options) as stream:
                 async for event in stream:
                     events.append(_event_line(event))
             record["result"] = {"thread_id": thread.id, "final_response": None, "items": None, "usage": None}
         elif turn.mode is Mode.AUTO:
             kwargs = _auto_kwargs(turn.auto or AutoSpec(), sleeps)
-            auto = await thread.run_auto(turn.sdk_input(), turn_options, **kwargs)
+            auto = await thread.run_auto(inputs, turn_options, **kwargs)
             record["result"] = _auto_result(auto, sleeps)
         else:  # pragma: no cover - a new Mode must be taught to the runner
             raise HarnessError(f"mode {turn.mode} is not supported by the runner")
@@ -182,8 +313,13 @@ async def _run_turn(codex: Any, thread: Any, scenario: Scenario, turn: TurnSpec)
 
 
 async def _run_turns(
-    scenario: Scenario, layout: Layout, fake: Path, telemetry: TelemetryBus | None = None
+    scenario: Scenario,
+    layout: Layout,
+    fake: Path,
+    telemetry: TelemetryBus | None = None,
+    staged: Staged | None = None,
 ) -> list[dict[str, Any]]:
+    """One record per turn run; ``staged`` holds the attachments of the staging parts (:func:`stage_inputs`)."""
     from harness.reference import Codex, CodexOptions, ThreadOptions
 
     records: list[dict[str, Any]] = []
@@ -199,7 +335,7 @@ async def _run_turns(
         return [{"mode": str(first.mode), "events": [], "result": None, "error": error_record(exc)}]
     threads = [thread]
     try:
-        for turn in scenario.turns:
+        for index, turn in enumerate(scenario.turns):
             if turn.thread is ThreadMode.RESUME:
                 previous = thread.id
                 if previous is None:
@@ -218,7 +354,7 @@ async def _run_turns(
                     break
                 thread = codex.resume_thread(previous, thread_options)
                 threads.append(thread)
-            record = await _run_turn(codex, thread, scenario, turn)
+            record = await _run_turn(codex, thread, scenario, turn, sdk_input(turn, index, staged or {}))
             records.append(record)
             if record["error"] is not None:
                 break
@@ -235,7 +371,9 @@ run_turns = _run_turns
 
 
 def recorded_invocations(log: Path, passed_env: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The ``invocations`` of an observation, read from the fake's log (the recorded env variables only)."""
+    """The ``invocations`` of an observation, read from the fake's log (the recorded env variables only), each
+    with ``images`` (``[{path, exists, sha256}]``: every ``--image`` as the fake found it when it started) when it
+    was given any."""
     from harness.fake import read_log
 
     if not log.exists():
@@ -247,16 +385,19 @@ def recorded_invocations(log: Path, passed_env: Mapping[str, str]) -> list[dict[
             for key, value in invocation.env.items()
             if key in RECORDED_ENV or key in passed_env or key.startswith(("CODEX_", "OPENAI_"))
         }
-        out.append(
-            {
-                "step": invocation.step,
-                "argv": list(invocation.argv),
-                "stdin": invocation.stdin,
-                "cwd": invocation.cwd,
-                "env": dict(sorted(env.items())),
-                "output_schema": invocation.output_schema,
-            }
-        )
+        record: dict[str, Any] = {
+            "step": invocation.step,
+            "argv": list(invocation.argv),
+            "stdin": invocation.stdin,
+            "cwd": invocation.cwd,
+            "env": dict(sorted(env.items())),
+            "output_schema": invocation.output_schema,
+        }
+        if invocation.images:  # only then: observations of invocations without --image stay as they were
+            record["images"] = [
+                {"path": image.path, "exists": image.exists, "sha256": image.sha256} for image in invocation.images
+            ]
+        out.append(record)
     return out
 
 
@@ -287,12 +428,15 @@ def plan_thread_ids(scenario: Scenario) -> list[str]:
 @dataclasses.dataclass(frozen=True)
 class PreparedFake:
     """The fake codex built for one scenario run: its workdir layout, the executable, and the codex child's
-    environment (``base_env``: the hermetic base; ``passed_env``: with the scenario's ``options.codex.env``)."""
+    environment (``base_env``: the hermetic base; ``passed_env``: with the scenario's ``options.codex.env``), and the
+    files its input parts staged (``attachments``)."""
 
     layout: Layout
     fake: Path
     base_env: dict[str, str]
     passed_env: dict[str, str]
+    #: The staged attachment of each staging input part, by (turn index, part index) (:func:`stage_inputs`).
+    attachments: Staged = dataclasses.field(default_factory=dict)
 
     @property
     def workdir(self) -> Path:
@@ -306,8 +450,9 @@ class PreparedFake:
 
 
 def prepare_fake(scenario: Scenario, workdir: Path) -> PreparedFake:
-    """Create the run's directories in ``workdir`` and build the scenario's fake codex there. Shared by the
-    reference runner and the parity matrix (which runs other SDKs through adapters against the same fake)."""
+    """Create the run's directories in ``workdir``, build the scenario's fake codex there and stage its input
+    files (:func:`stage_inputs`). Shared by the reference runner and the parity matrix (which runs other SDKs
+    through adapters against the same fake)."""
     from harness.fake import Plan, build_fake
 
     layout = Layout(Path(workdir))
@@ -317,9 +462,9 @@ def prepare_fake(scenario: Scenario, workdir: Path) -> PreparedFake:
     except HarnessError as exc:
         raise ScenarioError(getattr(exc, "message", str(exc)), path=scenario.path, field="plan") from exc
     fake = build_fake(plan, layout.fake_dir, log_path=layout.log)
-    return PreparedFake(layout, fake, layout.env({}), layout.env(scenario.codex_options.get("env", {})))
-
-
+    attachments = stage_inputs(scenario, layout.workdir / STORE_DIR)
+    passed_env = layout.env(scenario.codex_options.get("env", {}))
+    return PreparedFake(layout, fake, layout.env({}), passed_env, attachments)
 
 
 def normalization_context(
@@ -338,8 +483,8 @@ def normalization_context(
         secrets=tuple(secrets),
         thread_ids=tuple(plan_thread_ids(scenario)),
         correlation_ids=(cid,) if cid else (),
+        store=workdir / STORE_DIR,
     )
-
 
 
 class ExecTransport:
@@ -358,17 +503,21 @@ class ExecTransport:
         self, scenario: Scenario, prepared: PreparedFake, telemetry: TelemetryBus | None
     ) -> list[dict[str, Any]]:
         """Drive the reference exec SDK through the scenario's turns: one record per turn run."""
-        return await _run_turns(scenario, prepared.layout, prepared.fake, telemetry)
+        return await _run_turns(scenario, prepared.layout, prepared.fake, telemetry, prepared.attachments)
 
     def fake_side(self, scenario: Scenario, prepared: PreparedFake) -> dict[str, Any]:
         """``invocations``, from the fake's own log (never from the SDK)."""
         return {"invocations": recorded_invocations(prepared.log, prepared.passed_env)}
 
     def case(self, scenario: Scenario, prepared: PreparedFake) -> dict[str, Any]:
-        """The portable case an adapter runs (the hermetic base env merged under ``options.codex.env``)."""
+        """The portable case an adapter runs (the hermetic base env merged under ``options.codex.env``); a staged
+        input part is a plain ``local_image`` part with the staged file's path."""
         from harness.adapters.protocol import portable_case
 
-        return portable_case(scenario, env=prepared.base_env)
+        case = portable_case(scenario, env=prepared.base_env)
+        for index, (entry, turn) in enumerate(zip(case["turns"], scenario.turns, strict=True)):
+            entry["input"] = case_input(turn, index, prepared.attachments)
+        return case
 
     def normalize(
         self, scenario: Scenario, prepared: PreparedFake, raw: dict[str, Any], cid: str | None = None
