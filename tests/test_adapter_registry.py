@@ -19,11 +19,13 @@ from harness.fake import Plan, build_fake
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ["openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex"]
+#: app-server SDKs: matrix adapters of app-server cases only (they skip exec cases)
+APPSERVER_PEERS = ["openai-codex", "codex-python-sdk-unofficial", "codex-python-sdk"]
 
 
 def test_known_adapters() -> None:
     statuses = list_adapters()
-    assert [s.id for s in statuses] == ["reference", *PEERS]
+    assert [s.id for s in statuses] == ["reference", *PEERS, *APPSERVER_PEERS]
     reference = statuses[0]
     assert reference.installed and reference.version == harness.__version__ and reference.problem is None
     assert reference.command[1:] == ("-m", "harness.adapters.reference_adapter")
@@ -41,10 +43,13 @@ def test_adapter_script_paths() -> None:
         "ai-sdk-codex": "ai-sdk/adapter.mjs",
         "codex-sdk-python": "codex_sdk_python_adapter.py",
         "openai-codex-sdk": "openai_codex_sdk_adapter.py",
+        "openai-codex": "appserver_peers/openai_codex_adapter.py",
+        "codex-python-sdk-unofficial": "appserver_peers/unofficial_adapter.py",
+        "codex-python-sdk": "appserver_peers/codex_python_sdk_adapter.py",
     }
 
 
-@pytest.mark.parametrize("adapter_id", PEERS)
+@pytest.mark.parametrize("adapter_id", [*PEERS, *APPSERVER_PEERS])
 def test_missing_sdk_is_not_installed(adapter_id: str, tmp_path: Path) -> None:
     status = status_of(get_adapter(adapter_id), cache_dir=tmp_path / "empty-cache")
     assert not status.installed and status.version is None and status.command == ()

@@ -180,7 +180,8 @@ def test_adapters_list_real_registry_never_fails(monkeypatch: pytest.MonkeyPatch
     code, out, _ = run("adapters", "list", "--json")
     assert code == 0
     rows = {r["id"]: r for r in json.loads(out)}
-    assert set(rows) == {"reference", "openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex"}
+    assert set(rows) == {"reference", "openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex",
+                         "openai-codex", "codex-python-sdk-unofficial", "codex-python-sdk"}
     assert rows["reference"]["installed"] is True
     assert rows["ts"]["installed"] is False and rows["ts"]["install_hint"].endswith("install ts")
 

@@ -196,7 +196,8 @@ def test_missing_peer_is_reported_by_driver_for(tmp_path: Path) -> None:
         driver.close()
 
 
-PEERS = ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex")
+PEERS = ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex",
+         "openai-codex", "codex-python-sdk-unofficial", "codex-python-sdk")  # the last three: app-server SDKs
 
 
 @pytest.mark.parametrize("peer", PEERS)

@@ -73,6 +73,9 @@ class Peer:
     #: pinned ``openai-codex-cli-bin`` runtime is a platform binary the adapter never runs, like TS's optional
     #: ``@openai/codex`` platform package, since the adapter always passes ``codex_bin``).
     no_deps_requirements: tuple[str, ...] | None = None
+    #: The matrix adapter (adapter protocol) when it is not ``script``: an app-server peer's ``script`` is its replay
+    #: driver (a session plan on stdin), its ``adapter`` serves ``harness parity`` (docs/adapters-peers.md).
+    adapter: str | None = None
 
 
 PEERS: dict[str, Peer] = {
@@ -104,14 +107,15 @@ APPSERVER_PEERS: dict[str, Peer] = {
     "openai-codex": Peer(
         "openai-codex", "openai-codex", "python", "openai-codex", "0.163.0",
         "appserver_peers/openai_codex_script.py", no_deps_requirements=("pydantic>=2.12", "packaging>=26.2"),
+        adapter="appserver_peers/openai_codex_adapter.py",
     ),
     "codex-python-sdk-unofficial": Peer(
         "codex-python-sdk-unofficial", "codex-python-sdk-unofficial", "python", "codex-python-sdk-unofficial",
-        "0.128.0", "appserver_peers/unofficial_script.py",
+        "0.128.0", "appserver_peers/unofficial_script.py", adapter="appserver_peers/unofficial_adapter.py",
     ),
     "codex-python-sdk": Peer(
         "codex-python-sdk", "codex-python-sdk", "python", "codex-python-sdk", "0.2.1",
-        "appserver_peers/codex_python_sdk_script.py",
+        "appserver_peers/codex_python_sdk_script.py", adapter="appserver_peers/codex_python_sdk_adapter.py",
     ),
 }
 

@@ -76,6 +76,9 @@ _HOMEPAGES = {
     "codex-sdk-python": "https://github.com/vectorfy-co/codex-sdk-python",
     "openai-codex-sdk": "https://pypi.org/project/openai-codex-sdk/",
     "ai-sdk-codex": "https://github.com/ben-vargas/ai-sdk-provider-codex-cli",
+    "openai-codex": "https://github.com/openai/codex/tree/main/sdk/python",
+    "codex-python-sdk-unofficial": "https://pypi.org/project/codex-python-sdk-unofficial/",
+    "codex-python-sdk": "https://pypi.org/project/codex-python-sdk/",
 }
 
 
@@ -84,7 +87,7 @@ def _peer_spec(peer: install.Peer) -> AdapterSpec:
         id=peer.key,
         name=peer.name,
         language=peer.language,
-        script=ADAPTERS_DIR / peer.script,
+        script=ADAPTERS_DIR / (peer.adapter or peer.script),
         package=peer.package,
         pinned=peer.version,
         homepage=_HOMEPAGES.get(peer.key),
@@ -108,6 +111,8 @@ ADAPTERS: tuple[AdapterSpec, ...] = (
         _peer_spec(install.PEERS[key])
         for key in ("openai-agents", "ts", "codex-sdk-python", "openai-codex-sdk", "ai-sdk-codex")
     ),
+    # the app-server SDKs: JSON-RPC clients of ``codex app-server``, matrix implementations of app-server scenarios
+    *(_peer_spec(peer) for peer in install.APPSERVER_PEERS.values()),
 )
 
 
@@ -138,9 +143,10 @@ def status_of(spec: AdapterSpec, *, cache_dir: Path | None = None) -> AdapterSta
         return missing(f"cannot inspect the install: {type(exc).__name__}: {exc}")
     if found is None:
         return missing(f"{spec.package} {spec.pinned} is not installed")
-    return AdapterStatus(
-        spec.id, spec.name, spec.language, True, found.sdk_version, tuple(found.command), spec.install_hint
-    )
+    command = tuple(found.command)
+    if spec.language == "python":  # the venv's interpreter on the matrix adapter (an app-server peer's replay
+        command = (command[0], str(spec.script))  # driver is another script of the same venv)
+    return AdapterStatus(spec.id, spec.name, spec.language, True, found.sdk_version, command, spec.install_hint)
 
 
 def list_adapters(*, cache_dir: Path | None = None) -> list[AdapterStatus]:

@@ -446,7 +446,7 @@ def _build(
                     line=composed.at(("turns", index))[0],
                 )
             )
-            _check_parts(raw["input"], ("turns", index, "input"), err)
+            _check_parts(raw["input"], ("turns", index, "input"), err, root.parent, transport)
     elif "input" in data:
         mode = Mode(data.get("mode", Mode.RUN))
         turns.append(
@@ -459,7 +459,7 @@ def _build(
                 line=composed.at(("input",))[0],
             )
         )
-        _check_parts(data["input"], ("input",), err)
+        _check_parts(data["input"], ("input",), err, root.parent, transport)
     else:
         err("missing required key 'input' (or 'turns' for a multi-turn scenario)", ())
 
@@ -633,16 +633,38 @@ def _input(raw: str | list[dict[str, Any]]) -> str | tuple[Mapping[str, Any], ..
     return raw if isinstance(raw, str) else tuple(dict(part) for part in raw)
 
 
-def _check_parts(raw: Any, at: JsonPath, err: Any) -> None:
+_STAGE_KEYS = ("stage", "ttl", "sweep_before_turn")
+
+
+def _check_parts(raw: Any, at: JsonPath, err: Any, project_root: Path, transport: TransportName) -> None:
+    """A text part has ``text``; a local_image part names its file by ``path`` (handed to codex as written) or by
+    ``stage`` (a project file the exec runner stages into the run's file store; ``ttl`` and ``sweep_before_turn``
+    go with it)."""
     if isinstance(raw, str):
         return
     for index, part in enumerate(raw):
         kind = part["type"]
-        need, forbid = ("text", "path") if kind == "text" else ("path", "text")
-        if need not in part:
-            err(f"a {kind} part needs {need!r}", (*at, index))
-        if forbid in part:
-            err(f"a {kind} part takes no {forbid!r}", (*at, index, forbid), key=True)
+        if kind == "text":
+            if "text" not in part:
+                err("a text part needs 'text'", (*at, index))
+            for key in ("path", *_STAGE_KEYS):
+                if key in part:
+                    err(f"a text part takes no {key!r}", (*at, index, key), key=True)
+            continue
+        if "text" in part:
+            err(f"a {kind} part takes no 'text'", (*at, index, "text"), key=True)
+        if "path" not in part and "stage" not in part:
+            err(f"a {kind} part needs 'path'", (*at, index))
+        elif "path" in part and "stage" in part:
+            err(f"a {kind} part takes 'path' or 'stage', not both", (*at, index, "stage"), key=True)
+        if "stage" not in part:
+            for key in _STAGE_KEYS[1:]:
+                if key in part:
+                    err(f"{key!r} applies only to a staged file ('stage')", (*at, index, key), key=True)
+        elif transport is not TransportName.EXEC:
+            err(f"'stage' is supported on the exec transport only (not {transport})", (*at, index, "stage"), key=True)
+        elif not (project_root / part["stage"]).is_file():
+            err(f"stage file not found: {part['stage']} (relative to the project root)", (*at, index, "stage"))
 
 
 def _cli_version(fixture: Path) -> str | None:

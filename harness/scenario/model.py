@@ -123,6 +123,10 @@ class ToolSpec:
     result: Any
     namespace: str | None = None
     defer_loading: bool = False
+    #: the tool's behaviour (``raise``, ``sleep_s``) and the client's limit per call (``timeout_s``)
+    raises: str | None = None
+    sleep_s: float = 0.0
+    timeout_s: float | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ToolSpec:
@@ -134,6 +138,9 @@ class ToolSpec:
             result=raw["result"],
             namespace=raw.get("namespace"),
             defer_loading=bool(raw.get("deferLoading", False)),
+            raises=raw.get("raise"),
+            sleep_s=float(raw.get("sleep_s", 0.0)),
+            timeout_s=float(raw["timeout_s"]) if raw.get("timeout_s") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +151,12 @@ class ToolSpec:
             out["namespace"] = self.namespace
         if self.defer_loading:
             out["deferLoading"] = True
+        if self.raises is not None:
+            out["raise"] = self.raises
+        if self.sleep_s:
+            out["sleep_s"] = self.sleep_s
+        if self.timeout_s is not None:
+            out["timeout_s"] = self.timeout_s
         return out
 
 #: Expectation operators, written after the path: ``"<path> <op>": value``. No operator means equality.
@@ -265,10 +278,15 @@ class TurnSpec:
     line: int = 1
 
     def sdk_input(self) -> str | list[dict[str, Any]]:
-        """The input as the SDK takes it (a string, or a list of TS-shaped part dicts)."""
+        """The input as the SDK takes it (a string, or a list of TS-shaped part dicts). A ``stage`` part is a plain
+        ``local_image`` of its source file here; the exec transport hands SDKs the staged file instead
+        (``transports/exec.py``, :func:`~harness.scenario.transports.exec.stage_inputs`)."""
         if isinstance(self.input, str):
             return self.input
-        return [dict(part) for part in self.input]
+        return [
+            {"type": "local_image", "path": str(part["stage"])} if "stage" in part else dict(part)
+            for part in self.input
+        ]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,15 @@ if TYPE_CHECKING:
     from harness.reference.appserver import AppServerThread
     from harness.reference.telemetry import TelemetryBus
 
-__all__ = ["APPSERVER_PARTS", "AppServerTransport", "PreparedAppServer", "drive_reference", "thread_params"]
+__all__ = [
+    "APPSERVER_PARTS",
+    "AppServerTransport",
+    "PreparedAppServer",
+    "ToolHandler",
+    "drive_reference",
+    "thread_params",
+    "workdir_turns",
+]
 
 #: The parts every SDK is compared on over the app-server: the fake's side first, then the SDK's.
 APPSERVER_PARTS: tuple[str, ...] = ("requests", "replies", "divergence", "events", "result", "error", "earlier_turns")
@@ -52,6 +61,8 @@ class PreparedAppServer:
     report: Path
     base_env: dict[str, str]
     passed_env: dict[str, str]
+    #: the scenario's turns with every ``local_image`` path made absolute in the workdir (:func:`workdir_turns`)
+    turns: tuple[TurnSpec, ...] = ()
 
     @property
     def workdir(self) -> Path:
@@ -71,6 +82,77 @@ def thread_params(scenario: Scenario, workdir: Path) -> dict[str, Any]:
         extra["dynamicTools"] = tool_registry(scenario.tools).dynamic_tools()
     extra.update(dict(scenario.thread_params))
     return thread_start_params(dict(scenario.thread_options), cwd=str(workdir), extra=extra)
+
+
+def workdir_turns(turns: Sequence[TurnSpec], workdir: Path) -> tuple[TurnSpec, ...]:
+    """``turns`` with each ``local_image`` part's relative ``path`` resolved against ``workdir``.
+
+    A client of ``codex app-server`` hands codex ``{"type": "localImage", "path": ...}`` and codex reads the file
+    itself, so the path must mean the same to codex as to the client: a scenario names the image relative to the
+    run's workdir (the thread's ``cwd``) and every client gets the absolute path, which the fake app-server maps
+    back to the recorded workspace when it compares ``turn/start``."""
+    out: list[TurnSpec] = []
+    for turn in turns:
+        if isinstance(turn.input, str):
+            out.append(turn)
+            continue
+        parts: list[Mapping[str, Any]] = []
+        for part in turn.input:
+            if part.get("type") == "local_image" and "path" in part and not Path(str(part["path"])).is_absolute():
+                part = {**part, "path": str(workdir / str(part["path"]))}
+            parts.append(part)
+        out.append(dataclasses.replace(turn, input=tuple(parts)))
+    return tuple(out)
+
+
+def _behaviour_fn(spec: ToolSpec) -> Any:
+    """The tool function of ``spec``: it takes ``sleep_s`` (a slow tool), then raises ``raise`` or returns the
+    ``result`` (``{failure: text}`` becomes ``success: false``). Async, so a timeout cancels the sleep."""
+    from harness.reference.tools import ToolOutcome
+
+    async def tool(**_arguments: Any) -> Any:
+        if spec.sleep_s:
+            await asyncio.sleep(spec.sleep_s)
+        if spec.raises is not None:
+            raise RuntimeError(spec.raises)
+        if isinstance(spec.result, Mapping) and set(spec.result) == {"failure"}:
+            return ToolOutcome.failure(str(spec.result["failure"]))
+        return copy.deepcopy(spec.result)
+
+    return tool
+
+
+class ToolHandler(ScenarioHandler):
+    """The scenario's server-request handler with tools that behave (``raise``, ``sleep_s``) and a per-tool call
+    limit (``timeout_s``), all answered by the reference :class:`~harness.reference.tools.ToolRegistry`: schema
+    validation before the call, an unknown name, an exception and a timeout each become its ``success: false``
+    reply."""
+
+    def __init__(
+        self, approvals: ApprovalsSpec | None, tools: tuple[ToolSpec, ...], *, bus: TelemetryBus | None = None
+    ) -> None:
+        from harness.reference.tools import FunctionTool, Namespace, ToolRegistry
+
+        super().__init__(approvals, tools, bus=bus)
+        self.tools = tools
+        if tools:
+            registry = ToolRegistry(bus=bus)
+            for spec in tools:
+                tool = FunctionTool(spec.name, spec.description, _behaviour_fn(spec), dict(spec.input_schema))
+                namespace = Namespace(spec.namespace, spec.namespace) if spec.namespace is not None else None
+                registry.register(tool, namespace=namespace, defer_loading=spec.defer_loading)
+            self.registry = registry
+
+    async def __call__(self, method: str, params: dict[str, Any], request_id: Any = None) -> Any:
+        if method != "item/tool/call" or self.registry is None:
+            return await super().__call__(method, params, request_id)
+        self.methods.append(method)
+        try:
+            spec = next((t for t in self.tools if t.name == params.get("tool")
+                         and t.namespace == (params.get("namespace") or None)), None)
+            return await self.registry.answer(params, timeout=spec.timeout_s if spec is not None else None)
+        finally:
+            asyncio.get_running_loop().call_soon(self.requested.set)
 
 
 def _fake_timeout(scenario: Scenario) -> float:
@@ -149,7 +231,7 @@ async def drive_reference(
     and the reference adapter, so the two observe alike by construction."""
     from harness.reference.appserver import AppServerClient
 
-    handler = ScenarioHandler(approvals, tools, bus=telemetry)
+    handler = ToolHandler(approvals, tools, bus=telemetry)
     records: list[dict[str, Any]] = []
     try:
         async with AppServerClient.spawn(
@@ -198,7 +280,8 @@ class AppServerTransport:
         except HarnessError as exc:
             raise ScenarioError(getattr(exc, "message", str(exc)), path=scenario.path, field="plan") from exc
         env = dict(scenario.codex_options.get("env", {}))
-        return PreparedAppServer(layout, fake, report, layout.env({}), layout.env(env))
+        return PreparedAppServer(layout, fake, report, layout.env({}), layout.env(env),
+                                 workdir_turns(scenario.turns, layout.workdir))
 
     async def run_reference(
         self, scenario: Scenario, prepared: PreparedAppServer, telemetry: TelemetryBus | None
@@ -211,7 +294,7 @@ class AppServerTransport:
             env=prepared.passed_env,
             config=dict(config) if isinstance(config, Mapping) else None,
             params=thread_params(scenario, prepared.workdir),
-            turns=scenario.turns,
+            turns=prepared.turns or scenario.turns,
             approvals=scenario.approvals,
             tools=scenario.tools,
             timeout=_fake_timeout(scenario) + 2,
@@ -233,7 +316,7 @@ class AppServerTransport:
         codex_options = {k: v for k, v in dict(scenario.codex_options).items() if k != "codex_path_override"}
         codex_options["env"] = {**prepared.base_env, **dict(codex_options.get("env") or {})}
         turns: list[dict[str, Any]] = []
-        for turn in scenario.turns:
+        for turn in prepared.turns or scenario.turns:
             entry: dict[str, Any] = {"input": turn.sdk_input(), "mode": str(turn.mode), "turn_options": {}}
             if turn.interrupt is not None:
                 entry["interrupt"] = turn.interrupt
