@@ -352,7 +352,11 @@ def load_baseline(path: Path, *, implementation: str, parts: Collection[str] = P
     if "nondeterministic" in top and not _is_null(top["nondeterministic"][1]):
         for scenario, key_node, value_node in reader.mapping(top["nondeterministic"][1], "nondeterministic"):
             if not _ID.fullmatch(scenario):
-                raise reader.fail(key_node, f"{scenario!r} is not a scenario id (<area>/<name>, or deeper for generated scenarios)", "nondeterministic")
+                raise reader.fail(
+                    key_node,
+                    f"{scenario!r} is not a scenario id (<area>/<name>, or deeper for generated scenarios)",
+                    "nondeterministic",
+                )
             fields = {k: (kn, v) for k, kn, v in reader.mapping(value_node, scenario)}
             for key, (k_node, _) in fields.items():
                 if key != "reason":
