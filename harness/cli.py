@@ -27,11 +27,18 @@ from typer.core import TyperGroup
 from harness import __version__
 from harness.commands import register_all
 from harness.errors import HarnessError
-from harness.parity.baseline import TODO_REASON, Baseline, load_baselines, propose_findings, write_baseline
+from harness.parity.baseline import (
+    TODO_REASON,
+    Baseline,
+    baseline_parts,
+    load_baselines,
+    propose_findings,
+    write_baseline,
+)
 from harness.parity.matrix import MatrixRun, driver_for, run_matrix
 from harness.parity.shard import parse_shard
 from harness.report.diff import diff_reports, diff_table
-from harness.report.model import PARTS, PORTABLE_PARTS, REFERENCE, Selection
+from harness.report.model import REFERENCE, Selection
 from harness.report.parity import (
     Backend,
     GoldenChange,
@@ -279,7 +286,7 @@ def parity(
     all_ids = _all_ids(backend, scenarios_dir, scenarios, keyword, tag_list)
     if part is not None:
         scenarios = part.select(scenarios)
-    drivers_parts = {i: (PARTS if i == REFERENCE else PORTABLE_PARTS) for i in implementations}
+    drivers_parts = {i: baseline_parts(i) for i in implementations}
     baselines = load_baselines(baselines_dir, drivers_parts)
     header = make_header(
         scenarios,

@@ -24,9 +24,9 @@ import harness.adapters.appserver_peers as peers_pkg
 from harness.adapters import install
 from harness.adapters.appserver_peers import _adapter
 from harness.adapters.registry import get_adapter, status_of
-from harness.parity.baseline import load_baselines
+from harness.parity.baseline import baseline_parts, load_baselines
 from harness.parity.matrix import driver_for, run_matrix
-from harness.report.model import PORTABLE_PARTS, Selection, Status
+from harness.report.model import Selection, Status
 from harness.report.parity import default_backend, make_header
 from harness.scenario import load_all
 
@@ -201,7 +201,7 @@ def _matrix(peers: tuple[str, ...], ids: set[str]) -> Any:
     scenarios = [s for s in everything if s.id in ids]
     backend = default_backend()
     drivers = [driver_for(peer, backend, workers=2) for peer in peers]
-    baselines = load_baselines(ROOT / "baselines", {peer: PORTABLE_PARTS for peer in peers})
+    baselines = load_baselines(ROOT / "baselines", {peer: baseline_parts(peer) for peer in peers})
     header = make_header(scenarios, argv=["test"], selection=Selection())
     try:
         return run_matrix(scenarios, drivers, backend=backend, golden_root=ROOT / "golden", header=header,

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from harness.adapters import install
-from harness.parity.baseline import load_baselines
+from harness.parity.baseline import baseline_parts, load_baselines
 from harness.parity.matrix import driver_for, run_matrix
-from harness.report.model import PORTABLE_PARTS, Selection, Status
+from harness.report.model import Selection, Status
 from harness.report.parity import default_backend, make_header
 from harness.scenario import load_all
 from harness.scenario.model import Mode, TurnSpec
@@ -89,7 +89,7 @@ def test_local_image_across_the_matrix(installed: None) -> None:
     peers = ("reference", *install.APPSERVER_PEERS)
     backend = default_backend()
     drivers = [driver_for(peer, backend, workers=1) for peer in peers]
-    baselines = load_baselines(ROOT / "baselines", {p: PORTABLE_PARTS for p in peers if p != "reference"})
+    baselines = load_baselines(ROOT / "baselines", {p: baseline_parts(p) for p in peers if p != "reference"})
     header = make_header([_scenario()], argv=["test"], selection=Selection())
     try:
         run = run_matrix([_scenario()], drivers, backend=backend, golden_root=ROOT / "golden", header=header,

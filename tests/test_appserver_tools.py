@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from harness.adapters import install
-from harness.parity.baseline import load_baselines
+from harness.parity.baseline import baseline_parts, load_baselines
 from harness.parity.matrix import driver_for, run_matrix
-from harness.report.model import PORTABLE_PARTS, Selection, Status
+from harness.report.model import Selection, Status
 from harness.report.parity import default_backend, make_header
 from harness.scenario import load_all
 from harness.scenario.model import ToolSpec
@@ -28,14 +28,25 @@ from harness.scenario.transports.appserver import ToolHandler
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "fixtures" / "synthetic" / "appserver"
-SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
-          "additionalProperties": False}
+SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
 NEW = ("dynamic_tool_raises", "dynamic_tool_invalid_args", "dynamic_tool_unknown", "dynamic_tool_timeout")
 
 
 def _spec(**extra: Any) -> ToolSpec:
-    return ToolSpec.from_dict({"name": "lookup_weather", "description": "Look up the weather for a city.",
-                               "inputSchema": SCHEMA, "result": "Sunny, 21 C", **extra})
+    return ToolSpec.from_dict(
+        {
+            "name": "lookup_weather",
+            "description": "Look up the weather for a city.",
+            "inputSchema": SCHEMA,
+            "result": "Sunny, 21 C",
+            **extra,
+        }
+    )
 
 
 def _answer(spec: ToolSpec, tool: str = "lookup_weather", arguments: Any = None) -> Any:
@@ -59,9 +70,13 @@ def _text(reply: Any) -> tuple[str, bool]:
 def test_registry_answers_every_kind_of_call() -> None:
     assert _text(_answer(_spec())) == ("Sunny, 21 C", True)
     assert _text(_answer(_spec(**{"raise": "weather service down"}))) == (
-        "tool lookup_weather failed: RuntimeError: weather service down", False)
+        "tool lookup_weather failed: RuntimeError: weather service down",
+        False,
+    )
     assert _text(_answer(_spec(), arguments={"city": 3})) == (
-        "invalid arguments for lookup_weather at \"/city\": 3 is not of type 'string'", False)
+        "invalid arguments for lookup_weather at \"/city\": 3 is not of type 'string'",
+        False,
+    )
     assert _text(_answer(_spec(), tool="lookup_tide")) == ("unknown tool: lookup_tide", False)
     assert _text(_answer(_spec(sleep_s=1.0, timeout_s=0.05))) == ("tool lookup_weather timed out after 0.05 s", False)
     assert _text(_answer(_spec(sleep_s=0.01, timeout_s=1.0))) == ("Sunny, 21 C", True)  # slow but in time
@@ -72,8 +87,9 @@ def _recorded_reply(name: str) -> tuple[Any, Any]:
     """The recorded client reply to the session's item/tool/call, and the call's params."""
     lines = [json.loads(line) for line in (SYNTHETIC / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
     call = next(m["msg"] for m in lines if m["msg"].get("method") == "item/tool/call")
-    reply = next(m["msg"] for m in lines if m["dir"] == "c2s" and m["msg"].get("id") == call["id"]
-                 and "result" in m["msg"])
+    reply = next(
+        m["msg"] for m in lines if m["dir"] == "c2s" and m["msg"].get("id") == call["id"] and "result" in m["msg"]
+    )
     return reply["result"], call["params"]
 
 
@@ -97,11 +113,21 @@ def _matrix(peers: tuple[str, ...], ids: set[str]) -> Any:
     scenarios = [s for s in everything if s.id in ids]
     backend = default_backend()
     drivers = [driver_for(peer, backend, workers=2) for peer in peers]
-    baselines = load_baselines(ROOT / "baselines", {peer: PORTABLE_PARTS for peer in peers if peer != "reference"})
+    baselines = load_baselines(
+        ROOT / "baselines", {peer: baseline_parts(peer) for peer in peers if peer != "reference"}
+    )
     header = make_header(scenarios, argv=["test"], selection=Selection())
     try:
-        return run_matrix(scenarios, drivers, backend=backend, golden_root=ROOT / "golden", header=header,
-                          workers=2, baselines=baselines, scenario_ids={s.id for s in everything})
+        return run_matrix(
+            scenarios,
+            drivers,
+            backend=backend,
+            golden_root=ROOT / "golden",
+            header=header,
+            workers=2,
+            baselines=baselines,
+            scenario_ids={s.id for s in everything},
+        )
     finally:
         for driver in drivers:
             driver.close()

@@ -20,7 +20,7 @@ from harness.adapters.connection import in_process_connection, subprocess_connec
 from harness.adapters.install import find_installed
 from harness.adapters.protocol import dispatch
 from harness.adapters.reference_adapter import ReferenceAdapter, handler
-from harness.parity.baseline import Baseline, Finding, Matcher, load_baselines
+from harness.parity.baseline import Baseline, Finding, Matcher, baseline_parts, load_baselines
 from harness.parity.compare import comparable, compare_parts, wire_text
 from harness.parity.matrix import AdapterDriver, ReferenceDriver, driver_for, run_matrix
 from harness.report.model import PARTS, PORTABLE_PARTS, REFERENCE, Selection, Status
@@ -207,7 +207,7 @@ def test_matrix_peers_pass_with_the_committed_baselines(peer: str) -> None:
     if find_installed(peer) is None:
         pytest.skip(f"peer {peer!r} is not installed; run `python -m harness.adapters.install {peer}`")
     all_scenarios = load_all(ROOT / "scenarios")
-    baselines = load_baselines(ROOT / "baselines", {peer: PORTABLE_PARTS})
+    baselines = load_baselines(ROOT / "baselines", {peer: baseline_parts(peer)})
     drivers = [driver_for(peer, default_backend(), workers=2)]
     run = _run(all_scenarios, drivers, workers=2, baselines=baselines, scenario_ids={s.id for s in all_scenarios})
     failing = [(r.scenario, r.status.value, r.summary[:300]) for r in run.report.results if r.status.failing]

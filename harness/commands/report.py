@@ -35,17 +35,17 @@ def merge(
     judged stale again over the whole run (a shard cannot). Exit status 0 if the merged run passes, 1 otherwise.
     """
     from harness.cli import _check_out_dir
-    from harness.parity.baseline import load_baselines
+    from harness.parity.baseline import baseline_parts, load_baselines
     from harness.parity.matrix import baseline_problems
     from harness.report.merge import merge_reports
-    from harness.report.model import PARTS, PORTABLE_PARTS, REFERENCE, BaselineProblem, Result
+    from harness.report.model import BaselineProblem, Result
     from harness.report.writer import write_reports
 
     _check_out_dir(out_dir)
 
     def rejudge(results: Sequence[Result]) -> list[BaselineProblem]:
         implementations = sorted({r.implementation for r in results})
-        parts = {i: (PARTS if i == REFERENCE else PORTABLE_PARTS) for i in implementations}
+        parts = {i: baseline_parts(i) for i in implementations}
         baselines = load_baselines(baselines_dir, parts)
         ids: set[str] = {r.scenario for r in results}
         if scenarios_dir.is_dir():

@@ -51,6 +51,8 @@ __all__ = [
     "Judgement",
     "Matcher",
     "Nondeterministic",
+    "APPSERVER_EXTRA_PARTS",
+    "baseline_parts",
     "baseline_path",
     "judge_result",
     "load_baseline",
@@ -177,6 +179,18 @@ class Baseline:
 
     def escape_for(self, scenario: str) -> Nondeterministic | None:
         return next((n for n in self.nondeterministic if n.scenario == scenario), None)
+
+
+#: The parts an app-server observation adds to the portable ones (harness.scenario.transports.appserver).
+APPSERVER_EXTRA_PARTS: tuple[str, ...] = ("requests", "replies", "divergence")
+
+
+def baseline_parts(implementation: str) -> tuple[str, ...]:
+    """The observation parts a finding of ``implementation`` may name: every part for the reference, the portable
+    parts of both transports for any SDK behind an adapter (exec: ``invocations`` …; app-server: ``replies`` …)."""
+    from harness.report.model import PORTABLE_PARTS, REFERENCE
+
+    return PARTS if implementation == REFERENCE else (*PORTABLE_PARTS, *APPSERVER_EXTRA_PARTS)
 
 
 def baseline_path(directory: Path, implementation: str) -> Path:

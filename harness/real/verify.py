@@ -372,10 +372,9 @@ class BaselineCheck:
 
     def run(self, tree: Tree) -> Outcome:
         from harness.adapters.registry import ADAPTERS
-        from harness.parity.baseline import BaselineError, load_baselines
-        from harness.report.model import PARTS, PORTABLE_PARTS, REFERENCE
+        from harness.parity.baseline import BaselineError, baseline_parts, load_baselines
 
-        parts = {spec.id: (PARTS if spec.id == REFERENCE else PORTABLE_PARTS) for spec in ADAPTERS}
+        parts = {spec.id: baseline_parts(spec.id) for spec in ADAPTERS}
         out = _Collect()
         try:
             out.counted = sum(1 for b in load_baselines(tree.baselines, parts).values() if b.path.is_file())
