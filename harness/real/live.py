@@ -144,20 +144,9 @@ def run_job(job: LiveJob) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """Run the job file ``argv[0]``; ``result.json`` beside it holds the records or one ``error`` line."""
-    if len(argv) != 1:
-        print("usage: python -m harness.real.live JOB.json", file=sys.stderr)
-        return 2
-    job_path = Path(argv[0])
-    try:
-        job = LiveJob(**json.loads(job_path.read_text(encoding="utf-8")))
-        result = run_job(job)
-    except Exception as exc:  # noqa: BLE001 - reported to the host as data, one line
-        result = {"error": f"{type(exc).__name__}: {exc}"}
-    out = job_path.with_name("result.json")
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, out)
-    return 0 if "error" not in result else 2
+    from harness.real.worker import serve_job
+
+    return serve_job(argv, lambda data: run_job(LiveJob(**data)), "harness.real.live")
 
 
 if __name__ == "__main__":

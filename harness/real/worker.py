@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,21 +157,26 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> int:
+def serve_job(argv: list[str], run: Callable[[dict[str, Any]], dict[str, Any]], module: str) -> int:
+    """The in-sandbox side of a job (the recorder's and live mode's): read ``JOB.json``, run it, and write
+    ``result.json`` beside it atomically -- a failure is reported to the host as data, one line."""
     if len(argv) != 1:
-        print("usage: python -m harness.real.worker JOB.json", file=sys.stderr)
+        print(f"usage: python -m {module} JOB.json", file=sys.stderr)
         return 2
     job_path = Path(argv[0])
-    job = json.loads(job_path.read_text(encoding="utf-8"))
     try:
-        result = run_job(job)
-    except Exception as exc:  # noqa: BLE001 - reported to the recorder as data, one line
+        result = run(json.loads(job_path.read_text(encoding="utf-8")))
+    except Exception as exc:  # noqa: BLE001 - reported to the host as data, one line
         result = {"error": f"{type(exc).__name__}: {exc}"}
     out = job_path.with_name("result.json")
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, out)
     return 0 if "error" not in result else 2
+
+
+def main(argv: list[str]) -> int:
+    return serve_job(argv, run_job, "harness.real.worker")
 
 
 if __name__ == "__main__":
