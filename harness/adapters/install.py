@@ -213,13 +213,19 @@ def _copy_if_changed(source: Path, target: Path) -> bool:
     return True
 
 
+def _copy_scripts(node_peer: _NodePeer, folder: Path) -> None:
+    """The adapter and the protocol module it imports (``./protocol.mjs``, shared by the Node peers)."""
+    _copy_if_changed(_HERE / node_peer.folder / "adapter.mjs", folder / "adapter.mjs")
+    _copy_if_changed(_HERE / "_node" / "protocol.mjs", folder / "protocol.mjs")
+
+
 def _install_node(node_peer: _NodePeer, cache_dir: Path | None) -> InstalledAdapter:
     """Install a Node peer into ``<cache>/<key>`` (idempotent) and return how to start it."""
     folder = node_peer.directory(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
     source = _HERE / node_peer.folder
     manifest_changed = _copy_if_changed(source / "package.json", folder / "package.json")
-    _copy_if_changed(source / "adapter.mjs", folder / "adapter.mjs")
+    _copy_scripts(node_peer, folder)
     if not manifest_changed and _npm_versions(folder, node_peer.packages) == dict(node_peer.packages):
         return _node_adapter(node_peer, folder)
     npm = shutil.which("npm")
@@ -250,7 +256,7 @@ def _find_node(node_peer: _NodePeer, cache_dir: Path | None) -> InstalledAdapter
     source = _HERE / node_peer.folder
     if _digest(folder / "package.json") != _digest(source / "package.json"):
         return None
-    _copy_if_changed(source / "adapter.mjs", folder / "adapter.mjs")
+    _copy_scripts(node_peer, folder)
     return _node_adapter(node_peer, folder)
 
 

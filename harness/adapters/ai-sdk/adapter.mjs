@@ -11,7 +11,7 @@
 // writes: run -> `generateText`, streamed -> `streamText` (its `fullStream` parts, recorded as yielded), an
 // output schema -> `generateObject` / `streamObject` with `jsonSchema(schema)`. The result is what those
 // functions return (`content` parts as items, the AI SDK usage object, the thread id from
-// `providerMetadata["codex-cli"].sessionId`). `harness.adapters.install` copies this file and package.json
+// `providerMetadata["codex-cli"].sessionId`). `harness.adapters.install` copies this file, ../_node/protocol.mjs and package.json
 // into the adapter cache and runs `npm install --omit=optional` (no `@openai/codex` binary: `codexPath` is
 // always set, so the provider's `resolveCodexPath` never looks for one).
 //
@@ -20,11 +20,10 @@
 // with the option dropped. Errors are AI SDK classes (`APICallError` carrying `data.exitCode`), mapped below.
 
 import { readFileSync } from "node:fs";
-import readline from "node:readline";
 import { generateObject, generateText, jsonSchema, streamObject, streamText } from "ai";
 import { createCodexExec } from "ai-sdk-provider-codex-cli";
+import { Skip as ProtocolSkip, guarded, installedVersion, main } from "./protocol.mjs";
 
-const PROTOCOL_VERSION = 1;
 const SDK = "ai-sdk-provider-codex-cli";
 const NAME = "ai-sdk-provider-codex-cli";
 const HOMEPAGE = "https://github.com/ben-vargas/ai-sdk-provider-codex-cli";
@@ -34,30 +33,9 @@ const CAPABILITIES = ["run", "streamed", "local_image", "output_schema", "abort"
 // recordings (fixtures/real/*/.meta.json: `model = "gpt-5.5"`).
 const DEFAULT_MODEL = "gpt-5.5";
 
-// The protocol owns stdout: everything else (console.*, stray writes, the provider's logger) goes to stderr.
-const protocolWrite = process.stdout.write.bind(process.stdout);
-process.stdout.write = (chunk, encoding, callback) => process.stderr.write(chunk, encoding, callback);
-for (const level of ["log", "info", "debug", "warn", "dir", "table", "trace"]) {
-  console[level] = console.error;
-}
-
-function send(message) {
-  return new Promise((resolve) => protocolWrite(JSON.stringify(message) + "\n", "utf8", resolve));
-}
-
-function installedVersion(pkg) {
-  try {
-    const url = new URL(`./node_modules/${pkg}/package.json`, import.meta.url);
-    return JSON.parse(readFileSync(url, "utf8")).version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-class Skip extends Error {
+class Skip extends ProtocolSkip {
   constructor(reason) {
-    super(reason);
-    this.reason = `${SDK}: ${reason}`;
+    super(`${SDK}: ${reason}`);
   }
 }
 
@@ -224,33 +202,6 @@ function plain(value) {
   );
 }
 
-// The provider writes the prompt to child.stdin without an 'error' listener (dist/index.js doStream,
-// `child.stdin.write(promptText)`): when codex exits before reading stdin, the EPIPE is an uncaught exception
-// that would kill this process. That is the provider's behaviour, so the turn in progress records it as its
-// error (kind unknown) and the adapter lives on; outside a turn it is a crash of the adapter itself.
-let failTurn = null;
-process.on("uncaughtException", (error) => {
-  if (failTurn !== null) {
-    failTurn(error);
-    return;
-  }
-  process.stderr.write(`adapter: uncaught exception: ${error?.stack ?? error}\n`);
-  process.exit(1);
-});
-
-async function guarded(work) {
-  const crash = new Promise((_, reject) => {
-    failTurn = (error) => reject(Object.assign(error, { uncaught: true }));
-  });
-  const task = work();
-  task.catch(() => {}); // once the crash wins the race, a later rejection of the abandoned turn is not news
-  try {
-    return await Promise.race([task, crash]);
-  } finally {
-    failTurn = null;
-  }
-}
-
 function sessionIdOf(providerMetadata) {
   const id = providerMetadata?.["codex-cli"]?.sessionId;
   return typeof id === "string" ? id : null;
@@ -331,65 +282,17 @@ function observation(rec) {
   return { events: rec.events, result: rec.result, error: rec.error, earlier_turns: [] };
 }
 
-async function handleRun(request) {
-  const seq = request.seq ?? null;
-  try {
-    const obs = await runCase(request.case, String(request.codex_path));
-    return { seq, observation: obs };
-  } catch (error) {
-    if (error instanceof Skip) return { seq, skipped: { reason: error.reason, issue_url: null } };
+main({
+  implementation: () => {
+    process.stderr.write(`adapter: ${SDK} ${installedVersion(SDK)} with ai ${installedVersion("ai")}, zod ${installedVersion("zod")}\n`);
     return {
-      seq,
-      errored: { message: `${error?.name ?? "Error"}: ${error?.message ?? error}`, traceback: String(error?.stack ?? ""), stderr: "" },
+      name: NAME,
+      version: installedVersion(SDK),
+      language: "javascript",
+      sdk: SDK,
+      homepage: HOMEPAGE,
+      capabilities: CAPABILITIES,
     };
-  }
-}
-
-async function main() {
-  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const raw of rl) {
-    const line = raw.trim();
-    if (!line) continue;
-    let request;
-    try {
-      request = JSON.parse(line);
-      if (request === null || typeof request !== "object" || Array.isArray(request)) {
-        throw new Error("a request must be a JSON object");
-      }
-    } catch (error) {
-      await send({ errored: { message: `bad request: ${error.message}`, traceback: "", stderr: "" } });
-      continue;
-    }
-    if (request.cmd === "start") {
-      if (request.version !== PROTOCOL_VERSION) {
-        await send({ errored: { message: `unsupported protocol version ${JSON.stringify(request.version)}`, traceback: "", stderr: "" } });
-        continue;
-      }
-      process.stderr.write(`adapter: ${SDK} ${installedVersion(SDK)} with ai ${installedVersion("ai")}, zod ${installedVersion("zod")}\n`);
-      await send({
-        implementation: {
-          name: NAME,
-          version: installedVersion(SDK),
-          language: "javascript",
-          sdk: SDK,
-          homepage: HOMEPAGE,
-          capabilities: CAPABILITIES,
-        },
-      });
-    } else if (request.cmd === "run") {
-      await send(await handleRun(request));
-    } else if (request.cmd === "stop") {
-      await send({ ok: true });
-      rl.close();
-      process.exit(0);
-    } else {
-      await send({ seq: request.seq ?? null, errored: { message: `unknown command ${JSON.stringify(request.cmd)}`, traceback: "", stderr: "" } });
-    }
-  }
-  process.exit(0);
-}
-
-main().catch((error) => {
-  process.stderr.write(`adapter crashed: ${error?.stack ?? error}\n`);
-  process.exit(1);
+  },
+  runCase,
 });

@@ -6,46 +6,17 @@
 //                                    <- {"seq":N,"observation":{...}} | {"seq":N,"skipped":{...}} | {"seq":N,"errored":{...}}
 //   -> {"cmd":"stop"}                <- {"ok":true}, exit 0
 //
-// `harness.adapters.install.install_ts()` copies this file and package.json into a cache folder and runs
+// `harness.adapters.install.install_ts()` copies this file, ../_node/protocol.mjs and package.json into a cache folder and runs
 // `npm install --omit=optional` there (no 400 MB platform binary: `codexPathOverride` skips the binary lookup).
-// Events and items are recorded exactly as the SDK surfaced them (plain objects). Errors are all `Error`, so
+// The protocol loop is ./protocol.mjs (shared with the ai-sdk adapter). Events and items are recorded exactly as the SDK surfaced them (plain objects). Errors are all `Error`, so
 // the canonical kind comes from the message (or `name`/`code` for AbortError and spawn errors).
 
-import { readFileSync } from "node:fs";
-import readline from "node:readline";
 import { Codex } from "@openai/codex-sdk";
+import { Skip, guarded, installedVersion, main } from "./protocol.mjs";
 
-const PROTOCOL_VERSION = 1;
 const SDK = "@openai/codex-sdk";
 const NAME = "@openai/codex-sdk";
 const CAPABILITIES = ["run", "streamed", "resume", "local_image", "output_schema", "abort"];
-
-// The protocol owns stdout: everything else (console.*, stray writes) goes to stderr.
-const protocolWrite = process.stdout.write.bind(process.stdout);
-process.stdout.write = (chunk, encoding, callback) => process.stderr.write(chunk, encoding, callback);
-for (const level of ["log", "info", "debug", "warn", "dir", "table", "trace"]) {
-  console[level] = console.error;
-}
-
-function send(message) {
-  return new Promise((resolve) => protocolWrite(JSON.stringify(message) + "\n", "utf8", resolve));
-}
-
-function sdkVersion() {
-  try {
-    const url = new URL("./node_modules/@openai/codex-sdk/package.json", import.meta.url);
-    return JSON.parse(readFileSync(url, "utf8")).version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-class Skip extends Error {
-  constructor(reason) {
-    super(reason);
-    this.reason = reason;
-  }
-}
 
 const THREAD_OPTION_NAMES = {
   model: "model",
@@ -136,33 +107,6 @@ function plain(value) {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }
 
-// The SDK writes the prompt to child.stdin without an 'error' listener (dist/index.js, `child.stdin.write`):
-// when codex exits before reading stdin, the EPIPE is an uncaught exception that would kill this process.
-// That is the SDK's behaviour, so the turn in progress records it as its error (kind unknown) and the
-// adapter lives on; outside a turn it is a crash of the adapter itself.
-let failTurn = null;
-process.on("uncaughtException", (error) => {
-  if (failTurn !== null) {
-    failTurn(error);
-    return;
-  }
-  process.stderr.write(`adapter: uncaught exception: ${error?.stack ?? error}\n`);
-  process.exit(1);
-});
-
-async function guarded(work) {
-  const crash = new Promise((_, reject) => {
-    failTurn = (error) => reject(Object.assign(error, { uncaught: true }));
-  });
-  const task = work();
-  task.catch(() => {}); // once the crash wins the race, a later rejection of the abandoned turn is not news
-  try {
-    return await Promise.race([task, crash]);
-  } finally {
-    failTurn = null;
-  }
-}
-
 function record(mode, error = null) {
   return { mode, events: [], result: null, error };
 }
@@ -242,64 +186,14 @@ function observation(records) {
   return { events: last.events, result: last.result, error: last.error, earlier_turns: records.slice(0, -1) };
 }
 
-async function handleRun(request) {
-  const seq = request.seq ?? null;
-  try {
-    const obs = await runCase(request.case, String(request.codex_path));
-    return { seq, observation: obs };
-  } catch (error) {
-    if (error instanceof Skip) return { seq, skipped: { reason: error.reason, issue_url: null } };
-    return {
-      seq,
-      errored: { message: `${error?.name ?? "Error"}: ${error?.message ?? error}`, traceback: String(error?.stack ?? ""), stderr: "" },
-    };
-  }
-}
-
-async function main() {
-  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const raw of rl) {
-    const line = raw.trim();
-    if (!line) continue;
-    let request;
-    try {
-      request = JSON.parse(line);
-      if (request === null || typeof request !== "object" || Array.isArray(request)) {
-        throw new Error("a request must be a JSON object");
-      }
-    } catch (error) {
-      await send({ errored: { message: `bad request: ${error.message}`, traceback: "", stderr: "" } });
-      continue;
-    }
-    if (request.cmd === "start") {
-      if (request.version !== PROTOCOL_VERSION) {
-        await send({ errored: { message: `unsupported protocol version ${JSON.stringify(request.version)}`, traceback: "", stderr: "" } });
-        continue;
-      }
-      await send({
-        implementation: {
-          name: NAME,
-          version: sdkVersion(),
-          language: "javascript",
-          sdk: SDK,
-          homepage: null,
-          capabilities: CAPABILITIES,
-        },
-      });
-    } else if (request.cmd === "run") {
-      await send(await handleRun(request));
-    } else if (request.cmd === "stop") {
-      await send({ ok: true });
-      rl.close();
-      process.exit(0);
-    } else {
-      await send({ seq: request.seq ?? null, errored: { message: `unknown command ${JSON.stringify(request.cmd)}`, traceback: "", stderr: "" } });
-    }
-  }
-  process.exit(0);
-}
-
-main().catch((error) => {
-  process.stderr.write(`adapter crashed: ${error?.stack ?? error}\n`);
-  process.exit(1);
+main({
+  implementation: () => ({
+    name: NAME,
+    version: installedVersion(SDK),
+    language: "javascript",
+    sdk: SDK,
+    homepage: null,
+    capabilities: CAPABILITIES,
+  }),
+  runCase,
 });
