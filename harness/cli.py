@@ -8,6 +8,7 @@ on stderr with status 2 and no traceback: it is a diagnosis, not a bug. Anything
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,17 +27,20 @@ from typer.core import TyperGroup
 
 from harness import __version__
 from harness.commands import register_all
+from harness.commands.adapters_extra import register_adapters
 from harness.errors import HarnessError
 from harness.parity.baseline import (
     TODO_REASON,
     Baseline,
     baseline_parts,
+    baseline_path,
     load_baselines,
     propose_findings,
     write_baseline,
 )
 from harness.parity.matrix import MatrixRun, driver_for, run_matrix
 from harness.parity.shard import parse_shard
+from harness.redact import redact_text
 from harness.report.diff import diff_reports, diff_table
 from harness.report.model import REFERENCE, Selection
 from harness.report.parity import (
@@ -49,6 +53,12 @@ from harness.report.parity import (
 from harness.report.reader import read_report
 from harness.report.render import findings_table, matrix_table, results_table, summary_table
 from harness.report.writer import write_reports
+
+if TYPE_CHECKING:
+    from harness.adapters.registry import AdhocAdapter
+    from harness.config import ParityConfig
+    from harness.corpus import RunDirs
+    from harness.parity.matrix import AdapterDriver
 
 __all__ = ["app", "main"]
 
@@ -176,8 +186,12 @@ def _progress(description: str, total: int) -> Iterator[Callable[[Any], None]]:
 # --- parity ----------------------------------------------------------------------------------------
 
 
-def _implementations(raw: Sequence[str] | None) -> list[str]:
-    """``--impl a,b --impl c`` -> ``[a, b, c]`` (order kept, duplicates dropped); ``all`` = every known adapter."""
+def _implementations(raw: Sequence[str] | None, adhoc: Sequence[str] = ()) -> list[str]:
+    """``--impl a,b --impl c`` -> ``[a, b, c]`` (order kept, duplicates dropped); ``all`` = every built-in adapter.
+
+    The ``adhoc`` ids (``--adapter``, the config file's ``[adapters]``) are known too, and each one ``--impl`` does
+    not name is appended: declaring an adapter means running it, next to the default ``reference`` (or to what
+    ``--impl`` chose -- ``--impl mine`` runs the ad-hoc adapter alone)."""
     from harness.adapters.registry import ADAPTERS
 
     ids: list[str] = []
@@ -188,17 +202,115 @@ def _implementations(raw: Sequence[str] | None) -> list[str]:
             for each in [spec.id for spec in ADAPTERS] if name == "all" else [name]:
                 if each not in ids:
                     ids.append(each)
-    known = {spec.id for spec in ADAPTERS}
+    known = {spec.id for spec in ADAPTERS} | set(adhoc)
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise HarnessError(f"unknown implementation {unknown[0]!r} (known: {', '.join(sorted(known))}, all)")
     if not ids:
         raise HarnessError("--impl names no implementation")
+    ids.extend(a for a in adhoc if a not in ids)
     return ids
+
+
+def _adhoc_adapters(options: Sequence[str], config: ParityConfig | None) -> list[AdhocAdapter]:
+    """The run's ad-hoc adapters: the config file's ``[adapters]``, then each
+    ``--adapter ID=COMMAND`` (a flag replaces the file's adapter of the same id; a repeated flag id is an error)."""
+    from harness.adapters.registry import AdhocAdapterError, adhoc_adapter, parse_adapter_option
+
+    chosen: dict[str, AdhocAdapter] = {}
+    if config is not None:
+        for adapter_id, argv in config.adapters.items():
+            chosen[adapter_id] = adhoc_adapter(adapter_id, argv, source=f"{config.path}: adapters.{adapter_id}")
+    flagged: set[str] = set()
+    for option in options:
+        adapter = parse_adapter_option(option)
+        if adapter.id in flagged:
+            raise AdhocAdapterError(f"--adapter {adapter.id}: given twice")
+        flagged.add(adapter.id)
+        chosen[adapter.id] = adapter
+    return list(chosen.values())
+
+
+def _adhoc_driver(adapter: AdhocAdapter, *, workers: int = 1) -> AdapterDriver:
+    """The matrix driver of an ad-hoc adapter: the same adapter driver as a built-in peer's, over its command
+    (one that cannot be started is reported, like a peer that cannot)."""
+    from harness.parity.matrix import AdapterDriver
+
+    return AdapterDriver(adapter.id, adapter.connector(), workers=workers)
+
+
+@dataclass(frozen=True)
+class _ParityInputs:
+    """What one ``harness parity`` run reads and writes, after the command line, the config file and the
+    defaults (:func:`harness.corpus.resolve_run_dirs`) were merged: flags win over the file."""
+
+    dirs: RunDirs
+    out: Path
+    keyword: str | None
+    tags: list[str]
+    impl: list[str] | None
+    adhoc: list[AdhocAdapter]
+
+
+def _parity_inputs(
+    config_file: Path | None,
+    *,
+    scenarios: Path | None,
+    golden: Path | None,
+    baselines: Path | None,
+    out: Path | None,
+    keyword: str | None,
+    tags: list[str] | None,
+    impl: list[str] | None,
+    adapters: Sequence[str],
+) -> _ParityInputs:
+    from harness.config import discover_config
+    from harness.corpus import resolve_run_dirs
+
+    config = discover_config(config_file)
+
+    def pick(flag: Any, key: str) -> Any:
+        return flag if flag is not None or config is None else getattr(config, key)
+
+    dirs = resolve_run_dirs(
+        scenarios=pick(scenarios, "scenarios"), golden=pick(golden, "golden"), baselines=pick(baselines, "baselines")
+    )
+    file_tags, file_impl = pick(tags, "tags"), pick(impl, "impl")
+    return _ParityInputs(
+        dirs=dirs,
+        out=pick(out, "out") or Path("reports"),
+        keyword=pick(keyword, "keyword"),
+        tags=list(file_tags or []),
+        impl=list(file_impl) if file_impl is not None else None,
+        adhoc=_adhoc_adapters(adapters, config),
+    )
+
+
+def _load_run_baselines(dirs: RunDirs, implementations: Sequence[str]) -> dict[str, Baseline]:
+    """Each implementation's baseline from where :func:`harness.corpus.baseline_sources` finds it (the user's
+    folder first; the packaged one for built-ins). One taken from the packaged folder is retargeted at the user's
+    folder, so ``--update-baseline`` writes the user's copy, never into the installed package."""
+    from harness.adapters.registry import ADAPTERS
+    from harness.corpus import baseline_sources
+
+    sources = baseline_sources(implementations, dirs, {spec.id for spec in ADAPTERS})
+    loaded: dict[str, Baseline] = {}
+    for folder in dict.fromkeys([dirs.baselines, *sources.values()]):
+        mine = {i: baseline_parts(i) for i in implementations if sources[i] == folder}
+        loaded.update(load_baselines(folder, mine))
+    return {
+        i: loaded[i]
+        if sources[i] == dirs.baselines
+        else dataclasses.replace(loaded[i], path=baseline_path(dirs.baselines, i))
+        for i in implementations
+    }
 
 
 #: The seam to the matrix drivers (one per implementation); tests replace it.
 driver_factory: Callable[..., Any] = driver_for
+
+#: The seam to the drivers of ad-hoc adapters (``--adapter``, ``[adapters]``); tests replace it.
+adhoc_driver_factory: Callable[..., Any] = _adhoc_driver
 
 
 @app.command()
@@ -206,11 +318,30 @@ def parity(
     keyword: KeywordOpt = None,
     tags: TagOpt = None,
     workers: WorkersOpt = 1,
-    scenarios_dir: ScenariosOpt = Path("scenarios"),
-    golden_dir: GoldenOpt = Path("golden"),
+    scenarios_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenarios",
+            metavar="DIR",
+            help="The scenario corpus to load (default: [bold]./scenarios[/] if there is one, else the corpus "
+            "that ships with the harness: [i]harness corpus path[/]).",
+            show_default=False,
+        ),
+    ] = None,
+    golden_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--golden", metavar="DIR", help="Where the golden files live (default: beside the scenarios).",
+            show_default=False,
+        ),
+    ] = None,
     out_dir: Annotated[
-        Path, typer.Option("--out", metavar="DIR", help="Where to write parity.{json,md,html} and junit.xml.")
-    ] = Path("reports"),
+        Path | None,
+        typer.Option(
+            "--out", metavar="DIR", help="Where to write parity.{json,md,html} and junit.xml (default: reports).",
+            show_default=False,
+        ),
+    ] = None,
     impl: Annotated[
         list[str] | None,
         typer.Option(
@@ -221,9 +352,34 @@ def parity(
         ),
     ] = None,
     baselines_dir: Annotated[
-        Path,
-        typer.Option("--baselines", metavar="DIR", help="Where the baselines of known divergences live (<impl>.yaml)."),
-    ] = Path("baselines"),
+        Path | None,
+        typer.Option(
+            "--baselines",
+            metavar="DIR",
+            help="Your baselines of known divergences, <impl>.yaml (default: ./baselines); a built-in "
+            "implementation without a file there uses the one beside the scenarios.",
+            show_default=False,
+        ),
+    ] = None,
+    adapter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--adapter",
+            metavar="ID=COMMAND",
+            help="Also run the command COMMAND (split like a shell would) as the adapter ID: any program speaking "
+            "the adapter protocol (docs/adapters.md). Repeatable. Its baseline is <baselines>/ID.yaml.",
+        ),
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="Read settings from FILE (default: ./codex-parity.toml, else \\[tool.codex-parity] in "
+            "./pyproject.toml); flags win over it.",
+            show_default=False,
+        ),
+    ] = None,
     update_baseline: Annotated[
         bool,
         typer.Option(
@@ -272,22 +428,34 @@ def parity(
     [bold]parity.md[/], [bold]parity.html[/] and [bold]junit.xml[/].
     Exit status: 0 if nothing diverged, errored or went stale, 1 otherwise, 2 if the harness failed.
     """
+    inputs = _parity_inputs(
+        config_file,
+        scenarios=scenarios_dir,
+        golden=golden_dir,
+        baselines=baselines_dir,
+        out=out_dir,
+        keyword=keyword,
+        tags=tags,
+        impl=impl,
+        adapters=adapter or [],
+    )
+    scenarios_dir, golden_dir, out_dir, keyword = inputs.dirs.scenarios, inputs.dirs.golden, inputs.out, inputs.keyword
     _check_out_dir(out_dir)
     if live:
-        _parity_live(scenarios_dir, keyword, tags or [], cli_version, workers, out_dir)
+        _parity_live(scenarios_dir, keyword, inputs.tags, cli_version, workers, out_dir)
         return
     if cli_version is not None:
         raise HarnessError("--cli applies only with --live")
     part = parse_shard(shard) if shard is not None else None
     backend = backend_factory()
-    tag_list = tags or []
-    implementations = _implementations(impl)
+    tag_list = inputs.tags
+    adhoc = {a.id: a for a in inputs.adhoc}
+    implementations = _implementations(inputs.impl, list(adhoc))
     scenarios = _load(backend, scenarios_dir, keyword, tag_list)
     all_ids = _all_ids(backend, scenarios_dir, scenarios, keyword, tag_list)
     if part is not None:
         scenarios = part.select(scenarios)
-    drivers_parts = {i: baseline_parts(i) for i in implementations}
-    baselines = load_baselines(baselines_dir, drivers_parts)
+    baselines = _load_run_baselines(inputs.dirs, implementations)
     header = make_header(
         scenarios,
         argv=["harness", *sys.argv[1:]],
@@ -302,7 +470,10 @@ def parity(
     drivers: list[Any] = []
     try:
         for implementation in implementations:
-            drivers.append(driver_factory(implementation, backend, workers=workers))
+            if implementation in adhoc:
+                drivers.append(adhoc_driver_factory(adhoc[implementation], workers=workers))
+            else:
+                drivers.append(driver_factory(implementation, backend, workers=workers))
         with _progress("parity", len(scenarios) * len(drivers)) as tick:
             run = run_matrix(
                 scenarios,
@@ -333,7 +504,8 @@ def parity(
             out.print(f"baseline problem: {problem.location}: {problem.entry}: {problem.message}", style="red")
     for info in report.header.implementations:
         if info.problem:
-            out.print(f"warning: {info.id}: {info.problem}", style="yellow")
+            # redacted: an ad-hoc adapter's command (quoted in a spawn failure) may carry a token
+            out.print(f"warning: {info.id}: {redact_text(info.problem)}", style="yellow")
     todo = sorted({(i, f.name) for i, b in baselines.items() for f in b.findings if f.reason == TODO_REASON})
     if todo:
         out.print(f"warning: {len(todo)} finding{' has' if len(todo) == 1 else 's have'} no reason yet "
@@ -360,7 +532,8 @@ def _parity_live(
     from harness.scenario import load_all
     from harness.scenario.transports.live import LiveExecTransport, compare_live, observe_live
 
-    chosen = version or LockFile.load(default_lock_path()).newest()
+    beside = scenarios_dir.parent / "codex.lock"  # the corpus's own lock (packaged or checkout), not cwd's
+    chosen = version or LockFile.load(beside if beside.is_file() else default_lock_path()).newest()
     if chosen is None:
         raise HarnessError("codex.lock pins no version; give --cli V")
     transport = LiveExecTransport(ensure_installed(chosen))
@@ -604,8 +777,10 @@ def validate(
 
     Exit status 2 if any file is invalid.
     """
+    from harness.corpus import resolve_run_dirs
+
     backend = backend_factory()
-    targets = paths or [Path("scenarios")]
+    targets = paths or [resolve_run_dirs(scenarios=None, golden=None, baselines=None).scenarios]
     missing = [p for p in targets if not p.exists()]
     if missing:
         raise HarnessError(f"{missing[0]}: no such file or directory")
@@ -627,11 +802,18 @@ def validate(
 def list_scenarios(
     keyword: KeywordOpt = None,
     tags: TagOpt = None,
-    scenarios_dir: ScenariosOpt = Path("scenarios"),
+    scenarios_dir: Annotated[
+        Path | None,
+        typer.Option("--scenarios", metavar="DIR", help="The scenario corpus to load (default: ./scenarios, "
+                     "else the built-in corpus).", show_default=False),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
 ) -> None:
     """List the selected scenarios: id, title and tags."""
+    from harness.corpus import resolve_run_dirs
+
     backend = backend_factory()
+    scenarios_dir = resolve_run_dirs(scenarios=scenarios_dir, golden=None, baselines=None).scenarios
     scenarios = _load(backend, scenarios_dir, keyword, tags or [])
     if as_json:
         rows = [
@@ -657,6 +839,7 @@ adapters_app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(adapters_app, name="adapters")
+register_adapters(adapters_app)
 
 
 def _list_adapters() -> list[Any]:
@@ -808,9 +991,9 @@ def lint(
     Prints one [i]path:line: severity: message \\[code][/] line per finding, then a summary.
     Exit status 0 if clean or warnings only, 1 if any error, 2 if a path cannot be read or holds no transcript.
     """
-    from harness.lint import DEFAULT_PATHS, lint_paths
+    from harness.lint import default_lint_paths, lint_paths
 
-    result = lint_paths(paths or list(DEFAULT_PATHS))
+    result = lint_paths(paths or default_lint_paths())
     if as_json:
         typer.echo(result.to_json())
     else:

@@ -41,11 +41,22 @@ __all__ = [
     "LintResult",
     "Severity",
     "TranscriptSummary",
+    "default_lint_paths",
     "lint_paths",
 ]
 
 #: What ``harness lint`` checks without arguments (relative to the working directory, the repository root).
 DEFAULT_PATHS: tuple[Path, ...] = (Path("fixtures/real"), Path("fixtures/synthetic"))
+
+
+def default_lint_paths() -> list[Path]:
+    """:data:`DEFAULT_PATHS` when the working directory has ``fixtures/``, else the built-in corpus's (an
+    installed harness run from an SDK's repository lints the fixtures it ships)."""
+    if Path("fixtures").is_dir():
+        return list(DEFAULT_PATHS)
+    from harness.corpus import builtin_corpus
+
+    return [builtin_corpus().root / path for path in DEFAULT_PATHS]
 
 _VERSION_DIR = re.compile(r"^\d+\.\d+\.\d+(?:[-+.][0-9A-Za-z.+-]+)?$")
 _README_ROW = re.compile(r"^\|\s*`([^`]+\.jsonl)`\s*\|")

@@ -5,7 +5,9 @@
     protocol     wire messages, schemas (schemas/*.json), results (Observed | Skipped | Errored), adapter side
     connection   Connection.request(message) -> Reply; subprocess_connection, in_process_connection
     client       AdapterClient (seq, schema, timeouts, stderr, restart + replay), BlockingAdapterClient
-    registry     known adapters: list_adapters(), connector_for(id)
+    registry     known adapters: list_adapters(), connector_for(id); ad-hoc ones: parse_adapter_option("ID=COMMAND")
+    check        harness adapters check: the protocol conformance of any adapter command (docs/adapter-check.md)
+    skeleton     harness adapters new: a minimal adapter that passes the check, to fill with an SDK call
     reference_adapter   the reference SDK behind the protocol (python -m harness.adapters.reference_adapter)
 """
 
@@ -34,7 +36,16 @@ from harness.adapters.protocol import (
     portable_case,
     required_capabilities,
 )
-from harness.adapters.registry import AdapterSpec, AdapterStatus, connector_for, get_adapter, list_adapters
+from harness.adapters.registry import (
+    AdapterSpec,
+    AdapterStatus,
+    AdhocAdapter,
+    AdhocAdapterError,
+    connector_for,
+    get_adapter,
+    list_adapters,
+    parse_adapter_option,
+)
 
 __all__ = [
     "CANONICAL_KINDS",
@@ -43,6 +54,8 @@ __all__ = [
     "AdapterClient",
     "AdapterSpec",
     "AdapterStatus",
+    "AdhocAdapter",
+    "AdhocAdapterError",
     "BlockingAdapterClient",
     "Connection",
     "ConnectionLost",
@@ -61,6 +74,7 @@ __all__ = [
     "in_process_connection",
     "list_adapters",
     "non_portable_reason",
+    "parse_adapter_option",
     "portable_case",
     "required_capabilities",
     "subprocess_connection",

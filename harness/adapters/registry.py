@@ -9,27 +9,50 @@ is reported as "not installed" with the install command, so ``harness adapters l
 
 The reference adapter needs no install; it runs in-process by default, or as
 ``python -m harness.adapters.reference_adapter``.
+
+Beside the built-ins, a run can name *ad-hoc* adapters (:class:`AdhocAdapter`): any command that speaks the
+adapter protocol (docs/adapters.md), given as ``harness parity --adapter ID=COMMAND`` or in ``codex-parity.toml``.
+That is how an SDK outside this repository joins the matrix without a spec here; its id must be a slug (it names
+``<baselines>/<ID>.yaml`` and report columns) and must not be a built-in id, so a finding can never be read
+against the wrong SDK.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import re
+import shlex
 import sys
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from harness.adapters import install
-from harness.adapters.connection import Connector, in_process_connection, subprocess_connection
+from harness.adapters.connection import (
+    ConnectionLost,
+    Connector,
+    SubprocessConnection,
+    in_process_connection,
+    subprocess_connection,
+)
 from harness.errors import AdapterError
+from harness.redact import redact_text
 
 __all__ = [
     "ADAPTERS",
     "ADAPTERS_DIR",
+    "RESERVED_IDS",
     "AdapterSpec",
     "AdapterStatus",
+    "AdhocAdapter",
+    "AdhocAdapterError",
+    "adhoc_adapter",
+    "adhoc_id_problem",
     "connector_for",
     "get_adapter",
     "list_adapters",
+    "parse_adapter_option",
     "status_of",
 ]
 
@@ -170,3 +193,92 @@ def connector_for(adapter_id: str, *, in_process: bool | None = None, cache_dir:
 
         return functools.partial(in_process_connection, handler())
     return functools.partial(subprocess_connection, status.command)
+
+
+# ------------------------------------------------------------------------------------------ ad-hoc adapters
+
+#: Ids no adapter may take: ``all`` means every built-in in ``--impl``.
+RESERVED_IDS = frozenset({"all"})
+
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
+
+
+class AdhocAdapterError(AdapterError):
+    """An ad-hoc adapter that cannot be declared (a bad id, an id clash, an empty command): exit status 2."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AdhocAdapter:
+    """An adapter known only to this run: ``command`` is its argv (spawned like any adapter: own process group,
+    JSON lines on stdio), ``cwd`` its working directory (``None``: the harness's), ``source`` where it was declared
+    (``--adapter`` or a configuration file), for messages."""
+
+    id: str
+    command: tuple[str, ...]
+    cwd: Path | None = None
+    source: str = "--adapter"
+
+    def connector(self) -> Connector:
+        """A connector for :class:`~harness.adapters.client.AdapterClient`. A command that cannot be spawned fails
+        when the client starts (``ConnectionLost`` -> AdapterError), so the matrix reports it as data."""
+        return functools.partial(_spawn_redacted, self.command, self.cwd)
+
+
+@contextlib.asynccontextmanager
+async def _spawn_redacted(argv: Sequence[str], cwd: Path | None) -> AsyncIterator[SubprocessConnection]:
+    """:func:`subprocess_connection`, except that a spawn failure's message -- which quotes the argv -- is redacted:
+    a user's command line may carry a token (``env OPENAI_API_KEY=... ./adapter``), and that message reaches the
+    console and the report."""
+    spawned = False
+    try:
+        async with subprocess_connection(argv, cwd=cwd) as connection:
+            spawned = True
+            yield connection
+    except ConnectionLost as exc:
+        if spawned:
+            raise
+        raise ConnectionLost(redact_text(exc.message), stderr=exc.stderr, returncode=exc.returncode) from None
+
+
+def adhoc_id_problem(adapter_id: str) -> str | None:
+    """Why ``adapter_id`` cannot name an ad-hoc adapter, or ``None`` if it can."""
+    if not _SLUG.fullmatch(adapter_id):
+        return (
+            f"{adapter_id!r} is not a valid adapter id (a slug: lower-case letters, digits, '.', '_', '-', "
+            "starting and ending with a letter or digit, at most 64 characters)"
+        )
+    if adapter_id in RESERVED_IDS:
+        return f"{adapter_id!r} is reserved (--impl all means every built-in adapter)"
+    if any(spec.id == adapter_id for spec in ADAPTERS):
+        known = ", ".join(spec.id for spec in ADAPTERS)
+        return f"{adapter_id!r} is a built-in adapter id; choose another id for your adapter (built-in: {known})"
+    return None
+
+
+def adhoc_adapter(
+    adapter_id: str, command: Sequence[str], *, cwd: Path | None = None, source: str = "--adapter"
+) -> AdhocAdapter:
+    """A validated :class:`AdhocAdapter`; AdhocAdapterError (one line, naming ``source``) otherwise."""
+    problem = adhoc_id_problem(adapter_id)
+    if problem is None and (not command or not command[0]):
+        problem = f"adapter {adapter_id!r} has an empty command"
+    if problem is not None:
+        raise AdhocAdapterError(f"{source}: {problem}")
+    return AdhocAdapter(adapter_id, tuple(command), cwd, source)
+
+
+def parse_adapter_option(value: str) -> AdhocAdapter:
+    """``--adapter ID=COMMAND``: COMMAND is split like a shell would (:func:`shlex.split`), never run by one.
+
+    >>> parse_adapter_option("mine=node 'my adapter.mjs' --quiet").command
+    ('node', 'my adapter.mjs', '--quiet')
+    """
+    source = f"--adapter {value!r}"
+    adapter_id, sep, command = value.partition("=")
+    if not sep:
+        raise AdhocAdapterError(f"{source}: expected ID=COMMAND (e.g. mine='node adapter.mjs')")
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise AdhocAdapterError(f"{source}: cannot split the command: {exc}") from None
+    return adhoc_adapter(adapter_id.strip(), argv, source=source)

@@ -21,6 +21,7 @@ MODULES: tuple[str, ...] = (
     "harness.commands.real",
     "harness.commands.appserver",
     "harness.commands.tools",
+    "harness.commands.corpus",
 )
 
 

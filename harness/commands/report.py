@@ -23,38 +23,44 @@ def merge(
     reports: Annotated[list[Path], typer.Argument(help="The parity.json of each shard.", show_default=False)],
     out_dir: Annotated[Path, typer.Option("-o", "--out", metavar="DIR", help="Where to write the merged views.")],
     baselines_dir: Annotated[
-        Path, typer.Option("--baselines", metavar="DIR", help="Judge stale findings again over the merged run.")
-    ] = Path("baselines"),
+        Path | None,
+        typer.Option("--baselines", metavar="DIR", help="Judge stale findings again over the merged run "
+                     "(default: ./baselines, and the built-in corpus's for built-in implementations).",
+                     show_default=False),
+    ] = None,
     scenarios_dir: Annotated[
-        Path, typer.Option("--scenarios", metavar="DIR", help="The corpus the findings' globs are checked against.")
-    ] = Path("scenarios"),
+        Path | None,
+        typer.Option("--scenarios", metavar="DIR", help="The corpus the findings' globs are checked against "
+                     "(default: ./scenarios, else the built-in corpus).", show_default=False),
+    ] = None,
 ) -> None:
     """Merge the reports of [i]harness parity --shard K/N[/] runs and rebuild every view from the merged records.
 
     Conflicting results for the same (scenario, implementation) are an error naming both files. Findings are
     judged stale again over the whole run (a shard cannot). Exit status 0 if the merged run passes, 1 otherwise.
     """
-    from harness.cli import _check_out_dir
-    from harness.parity.baseline import baseline_parts, load_baselines
+    from harness.cli import _check_out_dir, _load_run_baselines
+    from harness.corpus import resolve_run_dirs
     from harness.parity.matrix import baseline_problems
     from harness.report.merge import merge_reports
     from harness.report.model import BaselineProblem, Result
     from harness.report.writer import write_reports
 
     _check_out_dir(out_dir)
+    dirs = resolve_run_dirs(scenarios=scenarios_dir, golden=None, baselines=baselines_dir)
 
     def rejudge(results: Sequence[Result]) -> list[BaselineProblem]:
         implementations = sorted({r.implementation for r in results})
-        parts = {i: baseline_parts(i) for i in implementations}
-        baselines = load_baselines(baselines_dir, parts)
+        baselines = _load_run_baselines(dirs, implementations)
         ids: set[str] = {r.scenario for r in results}
-        if scenarios_dir.is_dir():
+        if dirs.scenarios.is_dir():
             from harness.scenario import load_all
 
-            ids |= {s.id for s in load_all(scenarios_dir)}
+            ids |= {s.id for s in load_all(dirs.scenarios)}
         return baseline_problems(results, baselines, ids)
 
-    report = merge_reports(reports, rejudge=rejudge if baselines_dir.is_dir() else None)
+    judge = dirs.baselines.is_dir() or dirs.fallback_baselines.is_dir()
+    report = merge_reports(reports, rejudge=rejudge if judge else None)
     paths = write_reports(report, out_dir)
     counts = report.counts
     typer.echo(

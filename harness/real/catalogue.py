@@ -91,8 +91,10 @@ class Case:
 
 
 def default_cases_dir() -> Path:
-    """``cases/`` at the project root."""
-    return Path(__file__).resolve().parents[2] / "cases"
+    """``cases/`` of the built-in corpus (the checkout's root, or the installed package's ``_corpus``)."""
+    from harness.corpus import builtin_corpus
+
+    return builtin_corpus().cases
 
 
 def load_catalogue(paths: list[Path] | None = None) -> tuple[Case, ...]:

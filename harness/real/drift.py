@@ -507,9 +507,9 @@ def _names(transcripts: Iterable[TranscriptDrift]) -> str:
 
 def _where(path: Path) -> str:
     """A folder as the report shows it: relative to the project when inside it, else ``<scratch>/<name>``."""
-    from harness.real.record import default_out_dir
+    from harness.corpus import builtin_corpus
 
-    project = default_out_dir().parents[1]
+    project = builtin_corpus().root
     try:
         return Path(path).resolve().relative_to(project).as_posix()
     except ValueError:

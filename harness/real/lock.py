@@ -27,8 +27,10 @@ class LockError(HarnessError):
 
 
 def default_lock_path() -> Path:
-    """``codex.lock`` at the project root (beside ``pyproject.toml``)."""
-    return Path(__file__).resolve().parents[2] / "codex.lock"
+    """``codex.lock`` of the built-in corpus (the checkout's root, or the installed package's ``_corpus``)."""
+    from harness.corpus import builtin_corpus
+
+    return builtin_corpus().root / "codex.lock"
 
 
 def version_key(version: str) -> tuple[int, ...]:

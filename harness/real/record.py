@@ -75,7 +75,12 @@ class RecordError(HarnessError):
 
 
 def default_out_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "fixtures" / "real"
+    """Where recordings go: the checkout's ``fixtures/real``; with an installed harness, ``./fixtures/real`` (never
+    into site-packages)."""
+    from harness.corpus import builtin_corpus
+
+    corpus = builtin_corpus()
+    return corpus.fixtures / "real" if corpus.origin == "checkout" else Path("fixtures/real")
 
 
 def scratch_root() -> Path:
