@@ -174,7 +174,7 @@ def test_start_reports_the_installed_provider(started: tuple[Adapter, dict[str, 
     assert implementation["name"] == implementation["sdk"] == PEERS[KEY].package
     assert implementation["language"] == "javascript"
     # no threads and no idle timeout in the exec provider: the harness skips those cases before sending them
-    assert implementation["capabilities"] == ["run", "streamed", "local_image", "output_schema", "abort"]
+    assert implementation["capabilities"] == ["run", "streamed", "local_image", "output_schema", "abort", "walk_away"]
 
 
 def test_install_pins_the_provider_and_its_peer_dependencies() -> None:

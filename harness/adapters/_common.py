@@ -17,29 +17,40 @@ The protocol (JSON lines on stdin/stdout, one long-lived process per implementat
 
 :func:`serve` owns the protocol channel: it duplicates the real stdout for itself and points file
 descriptor 1 (and ``sys.stdout``) at stderr before any SDK code runs, so nothing an SDK prints -- nor a
-child process that inherits fd 1 -- can corrupt the channel.
+child process that inherits fd 1 -- can corrupt the channel. The event loop keeps running between requests
+(stdin is read on a worker thread), as in a long-lived asyncio program: cleanup an SDK schedules on the loop
+(an async generator's ``aclose()`` from asyncio's finalizer hook, a cancelled task) happens while the harness
+watches, so a leak probe (``walk_away``) measures the SDK and not a loop the adapter stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import json
 import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from typing import IO, Any, Protocol
 
 __all__ = [
-    "PROTOCOL_VERSION",
+    "CONSUMERS",
+    "Consumed",
+    "Consumer",
     "Driver",
+    "PROTOCOL_VERSION",
     "Skip",
+    "WALK_AWAY_HOWS",
+    "WalkAway",
+    "consume_events",
     "error_record",
     "given",
     "run_case",
     "serve",
     "to_jsonable",
+    "walk_away_of",
 ]
 
 PROTOCOL_VERSION = 1
@@ -102,9 +113,16 @@ class Driver(Protocol):
         """``thread.run``: return ``{thread_id, final_response, items, usage}`` as plain JSON."""
 
     async def stream(
-        self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any, sink: list[Any]
-    ) -> None:
-        """``thread.run_streamed``: append every event, as plain JSON, to ``sink`` as it arrives."""
+        self,
+        thread: Any,
+        input: Any,
+        turn_options: Mapping[str, Any],
+        signal: Any,
+        sink: list[Any],
+        walk_away: WalkAway | None = None,
+    ) -> Consumed:
+        """``thread.run_streamed``: append every event, as plain JSON, to ``sink`` as it arrives -- all of them,
+        or (``walk_away``) the first N, then walk away as :data:`CONSUMERS` says."""
 
     def thread_id(self, thread: Any) -> str | None:
         """The thread's id as the SDK reports it."""
@@ -132,15 +150,178 @@ class TsShapedDriver:
         }
 
     async def stream(
-        self, thread: Any, input: Any, turn_options: Mapping[str, Any], signal: Any, sink: list[Any]
-    ) -> None:
-        streamed = await thread.run_streamed(input, self.turn_options(turn_options, signal))
-        async for event in streamed.events:
-            sink.append(to_jsonable(event))
+        self,
+        thread: Any,
+        input: Any,
+        turn_options: Mapping[str, Any],
+        signal: Any,
+        sink: list[Any],
+        walk_away: WalkAway | None = None,
+    ) -> Consumed:
+        options = self.turn_options(turn_options, signal)
+        # The StreamedTurn is created inside the consumer, so that `drop` can release every reference to it.
+        return await consume_events(lambda: thread.run_streamed(input, options), _events_of, sink, walk_away)
 
     def thread_id(self, thread: Any) -> str | None:
         value: str | None = thread.id
         return value
+
+
+def _events_of(streamed: Any) -> AsyncIterable[Any]:
+    events: AsyncIterable[Any] = streamed.events
+    return events
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Walking away from a streamed turn (issue #17: does the SDK leave codex running?)
+
+#: The ways a user walks away (docs/adapters.md, ``turns[].walk_away``).
+WALK_AWAY_HOWS = ("break", "raise", "drop")
+
+
+@dataclasses.dataclass(frozen=True)
+class WalkAway:
+    """A streamed turn's ``walk_away``: stop consuming after ``after_events`` events, the way ``how`` says."""
+
+    how: str
+    after_events: int
+
+
+def walk_away_of(turn: Mapping[str, Any]) -> WalkAway | None:
+    """The turn's ``walk_away`` option, or ``None``; a malformed one is a ``ValueError`` (the harness validates
+    cases against schemas/case.json, so this is an adapter-protocol bug, answered ``errored``)."""
+    raw = turn.get("walk_away")
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"walk_away must be an object, got {raw!r}")
+    how, after = raw.get("how"), raw.get("after_events")
+    if how not in WALK_AWAY_HOWS:
+        raise ValueError(f"walk_away.how must be one of {', '.join(WALK_AWAY_HOWS)}, got {how!r}")
+    if not isinstance(after, int) or isinstance(after, bool) or after < 1:
+        raise ValueError(f"walk_away.after_events must be an integer >= 1, got {after!r}")
+    if turn.get("mode", "run") != "streamed":
+        raise ValueError("walk_away needs mode: streamed")
+    return WalkAway(str(how), after)
+
+
+@dataclasses.dataclass(frozen=True)
+class Consumed:
+    """How a streamed turn ended for its consumer: ``walked_away`` when it stopped after N events (then the
+    turn has no result), and ``kept`` -- what a user who walked away still holds (the StreamedTurn after a
+    ``break`` or a caught ``raise``), which the adapter keeps alive while the harness watches for leaks."""
+
+    walked_away: bool = False
+    kept: Any = None
+
+
+class _WalkedAway(Exception):
+    """Raised by the ``raise`` consumer inside its loop body, caught outside the loop."""
+
+
+class Consumer(Protocol):
+    """One way of consuming a streamed turn. ``open_stream()`` starts it (``thread.run_streamed(...)``),
+    ``events_of(streamed)`` is its async iterable of events; each event goes to ``sink`` as plain JSON."""
+
+    async def __call__(
+        self,
+        open_stream: Callable[[], Awaitable[Any]],
+        events_of: Callable[[Any], AsyncIterable[Any]],
+        sink: list[Any],
+        after: int,
+    ) -> Consumed: ...
+
+
+async def _read_all(
+    open_stream: Callable[[], Awaitable[Any]],
+    events_of: Callable[[Any], AsyncIterable[Any]],
+    sink: list[Any],
+    after: int,
+) -> Consumed:
+    streamed = await open_stream()
+    async for event in events_of(streamed):
+        sink.append(to_jsonable(event))
+    return Consumed()
+
+
+async def _break(
+    open_stream: Callable[[], Awaitable[Any]],
+    events_of: Callable[[Any], AsyncIterable[Any]],
+    sink: list[Any],
+    after: int,
+) -> Consumed:
+    """``break`` out of ``async for`` after N events. Python does not close an async iterator on ``break``
+    (JS does); no ``aclose()`` is called, and the user's StreamedTurn stays referenced (``kept``)."""
+    streamed = await open_stream()
+    count = 0
+    async for event in events_of(streamed):
+        sink.append(to_jsonable(event))
+        count += 1
+        if count >= after:
+            break
+    return Consumed(walked_away=count >= after, kept=streamed if count >= after else None)
+
+
+async def _raise(
+    open_stream: Callable[[], Awaitable[Any]],
+    events_of: Callable[[Any], AsyncIterable[Any]],
+    sink: list[Any],
+    after: int,
+) -> Consumed:
+    """Raise inside the loop body after N events, caught outside the loop; the StreamedTurn stays referenced."""
+    streamed = await open_stream()
+    try:
+        count = 0
+        async for event in events_of(streamed):
+            sink.append(to_jsonable(event))
+            count += 1
+            if count >= after:
+                raise _WalkedAway(f"walked away after {count} events")
+    except _WalkedAway:
+        return Consumed(walked_away=True, kept=streamed)
+    return Consumed()
+
+
+async def _drop(
+    open_stream: Callable[[], Awaitable[Any]],
+    events_of: Callable[[Any], AsyncIterable[Any]],
+    sink: list[Any],
+    after: int,
+) -> Consumed:
+    """Stop iterating after N events, drop every reference to the StreamedTurn and its iterator without closing
+    them, ``gc.collect()``, then yield to the event loop once (asyncio's finalizer hook schedules ``aclose()``
+    of a collected async generator as a task: whatever the SDK does then is what is measured)."""
+    streamed = await open_stream()
+    iterator = aiter(events_of(streamed))
+    del streamed
+    count = 0
+    while count < after:
+        try:
+            event = await anext(iterator)
+        except StopAsyncIteration:
+            return Consumed()
+        sink.append(to_jsonable(event))
+        del event
+        count += 1
+    del iterator
+    gc.collect()
+    await asyncio.sleep(0)
+    return Consumed(walked_away=True)
+
+
+#: ``None`` (read every event) and each ``walk_away.how`` -> its consumer.
+CONSUMERS: Mapping[str | None, Consumer] = {None: _read_all, "break": _break, "raise": _raise, "drop": _drop}
+
+
+async def consume_events(
+    open_stream: Callable[[], Awaitable[Any]],
+    events_of: Callable[[Any], AsyncIterable[Any]],
+    sink: list[Any],
+    walk_away: WalkAway | None,
+) -> Consumed:
+    """Consume a streamed turn: every event, or walk away after ``walk_away.after_events`` of them."""
+    consumer = CONSUMERS[walk_away.how if walk_away is not None else None]
+    return await consumer(open_stream, events_of, sink, walk_away.after_events if walk_away is not None else 0)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -199,14 +380,21 @@ def exit_kind(code: int) -> str:
 # The turn loop
 
 
-async def run_case(driver: Driver, case: Mapping[str, Any], codex_path: str) -> dict[str, Any]:
+async def run_case(
+    driver: Driver, case: Mapping[str, Any], codex_path: str, kept: list[Any] | None = None
+) -> dict[str, Any]:
     """Run every turn of ``case`` and return the observation, like the reference runner: one thread
     (``start_thread``, or ``resume_thread`` when ``resume_thread_id``); a turn with ``"thread": "resume"``
     runs on ``resume_thread(<id after the previous turn>)``; ``abort_after_ms`` fires the SDK's cancellation
-    signal. An SDK exception is data (``error``); the loop stops at the first failed turn."""
+    signal. An SDK exception is data (``error``); the loop stops at the first failed turn.
+
+    A streamed turn with ``walk_away`` records the N events received, ``result`` and ``error`` null (the user
+    walked away: not the SDK's error); what the user still holds afterwards is appended to ``kept``, which the
+    caller keeps alive until its next request."""
     turns: Sequence[Mapping[str, Any]] = case.get("turns") or []
     if not turns:
         raise ValueError("case has no turns")
+    walk_aways = [walk_away_of(turn) for turn in turns]
     driver.check(case)
     records: list[dict[str, Any]] = []
     first_mode = str(turns[0].get("mode", "run"))
@@ -218,7 +406,7 @@ async def run_case(driver: Driver, case: Mapping[str, Any], codex_path: str) -> 
         records.append(_record(first_mode, error=error_record(exc, driver.classify(exc, first_mode))))
         return _observation(records)
     loop = asyncio.get_running_loop()
-    for turn in turns:
+    for turn, walk_away in zip(turns, walk_aways, strict=True):
         mode = str(turn.get("mode", "run"))
         if turn.get("thread") == "resume":
             previous = driver.thread_id(thread)
@@ -240,13 +428,16 @@ async def run_case(driver: Driver, case: Mapping[str, Any], codex_path: str) -> 
             timer = loop.call_later(int(turn["abort_after_ms"]) / 1000, fire)
         try:
             if mode == "streamed":
-                await driver.stream(thread, turn["input"], turn_options, signal, record["events"])
-                record["result"] = {
-                    "thread_id": driver.thread_id(thread),
-                    "final_response": None,
-                    "items": None,
-                    "usage": None,
-                }
+                consumed = await driver.stream(thread, turn["input"], turn_options, signal, record["events"], walk_away)
+                if consumed.kept is not None and kept is not None:
+                    kept.append(consumed.kept)
+                if not consumed.walked_away:
+                    record["result"] = {
+                        "thread_id": driver.thread_id(thread),
+                        "final_response": None,
+                        "items": None,
+                        "usage": None,
+                    }
             else:
                 record["result"] = await driver.run(thread, turn["input"], turn_options, signal)
         except Exception as exc:  # noqa: BLE001 - a failure of the SDK under test is data
@@ -304,14 +495,14 @@ def _implementation(driver: Driver) -> dict[str, Any]:
     }
 
 
-def handle_run(driver: Driver, request: Mapping[str, Any], runner: asyncio.Runner) -> dict[str, Any]:
-    """Answer one ``run`` request (never raises). ``runner`` is the adapter's one event loop: keeping a
-    single loop for the process keeps asyncio's child-process watcher consistent between cases."""
+async def handle_run(driver: Driver, request: Mapping[str, Any], kept: list[Any]) -> dict[str, Any]:
+    """Answer one ``run`` request (never raises), on the adapter's one event loop (one loop for the process
+    keeps asyncio's child-process watcher consistent between cases). ``kept``: see :func:`run_case`."""
     seq = request.get("seq")
     try:
         case = request["case"]
         codex_path = str(request["codex_path"])
-        observation = runner.run(run_case(driver, case, codex_path))
+        observation = await run_case(driver, case, codex_path, kept)
     except Skip as skip:
         return {"seq": seq, "skipped": {"reason": skip.reason, "issue_url": skip.issue_url}}
     except BaseException as exc:  # noqa: BLE001 - an adapter bug is reported, the process lives on
@@ -338,17 +529,20 @@ def serve(make_driver: Callable[[], Driver], stdin: IO[str] | None = None) -> in
         channel.flush()
 
     with asyncio.Runner() as runner:
-        return _loop(make_driver, source, send, runner)
+        return runner.run(_loop(make_driver, source, send))
 
 
-def _loop(
+async def _loop(
     make_driver: Callable[[], Driver],
     source: IO[str],
     send: Callable[[Mapping[str, Any]], None],
-    runner: asyncio.Runner,
 ) -> int:
     driver: Driver | None = None
-    for raw in source:
+    # What a user who walked away from a streamed turn still holds: alive until the next request, while the
+    # harness watches whether codex outlives the turn.
+    kept: list[Any] = []
+    while raw := await asyncio.to_thread(source.readline):
+        kept.clear()
         line = raw.strip()
         if not line:
             continue
@@ -384,7 +578,7 @@ def _loop(
             send({"implementation": _implementation(driver)})
         elif cmd == "run":
             assert driver is not None
-            send(handle_run(driver, request, runner))
+            send(await handle_run(driver, request, kept))
         elif cmd == "stop":
             send({"ok": True})
             return 0

@@ -39,7 +39,15 @@ class CodexSdkPythonDriver(_common.TsShapedDriver):
     name = "codex-sdk-python"
     sdk = SDK_MODULE
     distribution = DISTRIBUTION
-    capabilities: tuple[str, ...] = ("run", "streamed", "resume", "local_image", "output_schema", "abort")
+    capabilities: tuple[str, ...] = (
+        "run",
+        "streamed",
+        "resume",
+        "local_image",
+        "output_schema",
+        "abort",
+        "walk_away",
+    )
 
     def __init__(self) -> None:
         self._sdk: Any = importlib.import_module(SDK_MODULE)

@@ -199,7 +199,8 @@ def _node_adapter(node_peer: _NodePeer, folder: Path, seconds: float = 0.0) -> I
         name=PEERS[node_peer.key].name,
         language="javascript",
         sdk_version=node_peer.packages[node_peer.sdk],
-        command=(node, str(folder / "adapter.mjs")),
+        # --expose-gc: the walk_away "drop" probe forces a collection (global.gc) to see what a dropped stream does
+        command=(node, "--expose-gc", str(folder / "adapter.mjs")),
         location=folder,
         seconds=seconds,
     )

@@ -56,6 +56,7 @@ class AgentsDriver(_common.TsShapedDriver):
         "output_schema",
         "idle_timeout",
         "abort",
+        "walk_away",
     )
 
     def __init__(self) -> None:

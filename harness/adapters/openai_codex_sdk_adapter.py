@@ -49,7 +49,15 @@ class OpenaiCodexSdkDriver(_common.TsShapedDriver):
     name = "openai-codex-sdk"
     sdk = SDK_MODULE
     distribution = DISTRIBUTION
-    capabilities: tuple[str, ...] = ("run", "streamed", "resume", "local_image", "output_schema", "abort")
+    capabilities: tuple[str, ...] = (
+        "run",
+        "streamed",
+        "resume",
+        "local_image",
+        "output_schema",
+        "abort",
+        "walk_away",
+    )
 
     def __init__(self) -> None:
         self._sdk: Any = importlib.import_module(SDK_MODULE)

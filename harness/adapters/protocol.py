@@ -107,12 +107,13 @@ CAPABILITIES: tuple[str, ...] = (
     "output_schema",
     "idle_timeout",
     "abort",
+    "walk_away",
 )
 
 #: Capabilities of the app-server transport (docs/adapters.md, "App-server cases"): ``transport:app-server`` for
 #: any such case, ``interrupt`` for a turn with ``interrupt``, ``dynamic_tools`` for a case with ``tools``. An
 #: adapter that announces no ``transport:*`` capability speaks exec only (every adapter written before them).
-APPSERVER_CAPABILITIES: tuple[str, ...] = ("transport:app-server", "interrupt", "dynamic_tools")
+APPSERVER_CAPABILITIES: tuple[str, ...] = ("transport:app-server", "interrupt", "dynamic_tools", "close_client")
 
 #: Turn modes every SDK has; other scenario modes (``auto``) are reference-only.
 PORTABLE_MODES: tuple[str, ...] = ("run", "streamed")
@@ -363,6 +364,10 @@ def required_capabilities(case: Mapping[str, Any]) -> frozenset[str]:
             needed.add("abort")
         if turn.get("interrupt") is not None:
             needed.add("interrupt")
+        if turn.get("walk_away") is not None:  # leak probes (docs/leak-probes.md)
+            needed.add("walk_away")
+        if turn.get("close_client") is not None:
+            needed.add("close_client")
         options = turn.get("turn_options") or {}
         for option in ("output_schema", "idle_timeout"):
             if options.get(option) is not None:

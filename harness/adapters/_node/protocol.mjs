@@ -70,6 +70,96 @@ export async function guarded(work) {
   }
 }
 
+// ------------------------------------------------------------------------------------------------------------
+// Walking away from a streamed turn (issue #17: does the SDK leave codex running?). A turn's `walk_away`
+// ({how: "break"|"raise"|"drop", after_events: N}) says how the user stops consuming after N events:
+//   break - `break` out of `for await` (the language then calls the iterator's return(): no explicit call here);
+//   raise - `throw` inside the loop body, caught outside the loop (for-await also calls return() on a throw);
+//   drop  - stop calling next() after N events, drop every reference to the stream and its iterator without
+//           return(), then force a collection (`global.gc`, present when node runs with --expose-gc) and yield
+//           to the event loop once, so a FinalizationRegistry callback of the SDK (if any) gets its chance.
+// The turn then records the N events, `result` and `error` null (unless the SDK threw first).
+
+export const WALK_AWAY_HOWS = ["break", "raise", "drop"];
+
+export function walkAwayOf(turn) {
+  const raw = turn?.walk_away;
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new Error(`walk_away must be an object, got ${JSON.stringify(raw)}`);
+  if (!WALK_AWAY_HOWS.includes(raw.how)) {
+    throw new Error(`walk_away.how must be one of ${WALK_AWAY_HOWS.join(", ")}, got ${JSON.stringify(raw.how)}`);
+  }
+  if (!Number.isInteger(raw.after_events) || raw.after_events < 1) {
+    throw new Error(`walk_away.after_events must be an integer >= 1, got ${JSON.stringify(raw.after_events)}`);
+  }
+  if ((turn.mode ?? "run") !== "streamed") throw new Error("walk_away needs mode: streamed");
+  return { how: raw.how, afterEvents: raw.after_events };
+}
+
+class WalkedAway extends Error {}
+
+let gcNoted = false;
+
+async function collectGarbage() {
+  if (typeof globalThis.gc === "function") {
+    globalThis.gc();
+  } else if (!gcNoted) {
+    gcNoted = true;
+    process.stderr.write("adapter: walk_away drop: global.gc is not exposed (start node with --expose-gc); references dropped without a forced collection\n");
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+// Consumers of a streamed turn: `open()` starts it and returns (a promise of) its async iterable of events,
+// `onEvent(event)` records one. Each resolves to true when the user walked away after N events, false when the
+// stream ended first (then the turn is an ordinary completed streamed turn).
+const CONSUMERS = {
+  async all(open, onEvent) {
+    for await (const event of await open()) onEvent(event);
+    return false;
+  },
+  async break(open, onEvent, after) {
+    let count = 0;
+    for await (const event of await open()) {
+      onEvent(event);
+      count += 1;
+      if (count >= after) break;
+    }
+    return count >= after;
+  },
+  async raise(open, onEvent, after) {
+    try {
+      let count = 0;
+      for await (const event of await open()) {
+        onEvent(event);
+        count += 1;
+        if (count >= after) throw new WalkedAway(`walked away after ${count} events`);
+      }
+    } catch (error) {
+      if (error instanceof WalkedAway) return true;
+      throw error;
+    }
+    return false;
+  },
+  async drop(open, onEvent, after) {
+    let iterator = (await open())[Symbol.asyncIterator]();
+    let count = 0;
+    while (count < after) {
+      const step = await iterator.next();
+      if (step.done) return false;
+      onEvent(step.value);
+      count += 1;
+    }
+    iterator = null;
+    await collectGarbage();
+    return true;
+  },
+};
+
+export function consumeEvents(open, onEvent, walkAway) {
+  return walkAway === null ? CONSUMERS.all(open, onEvent) : CONSUMERS[walkAway.how](open, onEvent, walkAway.afterEvents);
+}
+
 async function handleRun(request, runCase) {
   const seq = request.seq ?? null;
   try {

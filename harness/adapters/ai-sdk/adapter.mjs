@@ -22,12 +22,12 @@
 import { readFileSync } from "node:fs";
 import { generateObject, generateText, jsonSchema, streamObject, streamText } from "ai";
 import { createCodexExec } from "ai-sdk-provider-codex-cli";
-import { Skip as ProtocolSkip, guarded, installedVersion, main } from "./protocol.mjs";
+import { Skip as ProtocolSkip, consumeEvents, guarded, installedVersion, main, walkAwayOf } from "./protocol.mjs";
 
 const SDK = "ai-sdk-provider-codex-cli";
 const NAME = "ai-sdk-provider-codex-cli";
 const HOMEPAGE = "https://github.com/ben-vargas/ai-sdk-provider-codex-cli";
-const CAPABILITIES = ["run", "streamed", "local_image", "output_schema", "abort"];
+const CAPABILITIES = ["run", "streamed", "local_image", "output_schema", "abort", "walk_away"];
 // The AI SDK cannot create a language model without an id (`ExecLanguageModel` throws NoSuchModelError on an
 // empty one) and the provider always passes `-m <id>`; a case without a model gets the model of the real
 // recordings (fixtures/real/*/.meta.json: `model = "gpt-5.5"`).
@@ -207,18 +207,29 @@ function sessionIdOf(providerMetadata) {
   return typeof id === "string" ? id : null;
 }
 
-async function runTurn(model, turn, rec, abortSignal) {
+async function runTurn(model, turn, rec, abortSignal, walkAway) {
   const mode = turn.mode ?? "run";
   const schema = turn.turn_options?.output_schema;
   const call = { model, ...promptOf(turn.input), ...(abortSignal ? { abortSignal } : {}) };
   if (schema !== undefined && schema !== null) call.schema = jsonSchema(schema);
   if (mode === "streamed") {
-    const stream = call.schema ? streamObject(call) : streamText(call);
     let failure = null;
-    for await (const part of stream.fullStream) {
+    const onPart = (part) => {
       rec.events.push(plain(part));
       if (part?.type === "error" && failure === null) failure = part.error;
+    };
+    if (walkAway !== null) {
+      // Walking away (protocol.mjs consumeEvents): the StreamTextResult lives only inside `open`, so `drop`
+      // leaves no reference to it. An error part among the N received is the SDK's error, as in a full read.
+      const open = () => (call.schema ? streamObject(call) : streamText(call)).fullStream;
+      const walkedAway = await consumeEvents(open, onPart, walkAway);
+      if (failure !== null) throw failure;
+      if (walkedAway) return;
+      rec.result = { thread_id: null, final_response: null, items: null, usage: null };
+      return;
     }
+    const stream = call.schema ? streamObject(call) : streamText(call);
+    await consumeEvents(() => stream.fullStream, onPart, null);
     if (failure !== null) throw failure;
     // streamText's parts never carry the session id (doStream's finish part has no providerMetadata).
     rec.result = { thread_id: sessionIdOf(await stream.providerMetadata), final_response: null, items: null, usage: null };
@@ -249,6 +260,7 @@ async function runCase(testCase, codexPath) {
   if (turns.length === 0) throw new Error("case has no turns");
   check(testCase);
   const [turn] = turns;
+  const walkAway = walkAwayOf(turn);
   const mode = turn.mode ?? "run";
   const rec = { mode, events: [], result: null, error: null };
   let model;
@@ -267,7 +279,7 @@ async function runCase(testCase, codexPath) {
     timer = setTimeout(() => controller.abort(), turn.abort_after_ms);
   }
   try {
-    await guarded(() => runTurn(model, turn, rec, signal));
+    await guarded(() => runTurn(model, turn, rec, signal, walkAway));
   } catch (error) {
     if (error instanceof Skip) throw error;
     rec.error = errorRecord(error);

@@ -10,13 +10,14 @@
 // `npm install --omit=optional` there (no 400 MB platform binary: `codexPathOverride` skips the binary lookup).
 // The protocol loop is ./protocol.mjs (shared with the ai-sdk adapter). Events and items are recorded exactly as the SDK surfaced them (plain objects). Errors are all `Error`, so
 // the canonical kind comes from the message (or `name`/`code` for AbortError and spawn errors).
+// A streamed turn's `walk_away` (issue #17) is consumed by protocol.mjs `consumeEvents` (break / raise / drop).
 
 import { Codex } from "@openai/codex-sdk";
-import { Skip, guarded, installedVersion, main } from "./protocol.mjs";
+import { Skip, consumeEvents, guarded, installedVersion, main, walkAwayOf } from "./protocol.mjs";
 
 const SDK = "@openai/codex-sdk";
 const NAME = "@openai/codex-sdk";
-const CAPABILITIES = ["run", "streamed", "resume", "local_image", "output_schema", "abort"];
+const CAPABILITIES = ["run", "streamed", "resume", "local_image", "output_schema", "abort", "walk_away"];
 
 const THREAD_OPTION_NAMES = {
   model: "model",
@@ -117,6 +118,7 @@ function record(mode, error = null) {
 async function runCase(testCase, codexPath) {
   const turns = testCase.turns ?? [];
   if (turns.length === 0) throw new Error("case has no turns");
+  const walkAways = turns.map(walkAwayOf);
   check(testCase);
   const records = [];
   let codex;
@@ -135,7 +137,7 @@ async function runCase(testCase, codexPath) {
     records.push(record(mode, errorRecord(error, mode)));
     return observation(records);
   }
-  for (const turn of turns) {
+  for (const [index, turn] of turns.entries()) {
     const mode = turn.mode ?? "run";
     if (turn.thread === "resume") {
       if (thread.id === null || thread.id === undefined) {
@@ -155,11 +157,10 @@ async function runCase(testCase, codexPath) {
     try {
       await guarded(async () => {
         if (mode === "streamed") {
-          const { events } = await thread.runStreamed(turn.input, turnOptions(turn.turn_options, signal));
-          for await (const event of events) {
-            rec.events.push(plain(event));
-          }
-          rec.result = { thread_id: thread.id, final_response: null, items: null, usage: null };
+          // The stream is opened inside the consumer, so that `drop` holds no reference to it afterwards.
+          const open = async () => (await thread.runStreamed(turn.input, turnOptions(turn.turn_options, signal))).events;
+          const walkedAway = await consumeEvents(open, (event) => rec.events.push(plain(event)), walkAways[index]);
+          if (!walkedAway) rec.result = { thread_id: thread.id, final_response: null, items: null, usage: null };
         } else {
           const result = await thread.run(turn.input, turnOptions(turn.turn_options, signal));
           rec.result = {
