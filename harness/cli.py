@@ -51,7 +51,7 @@ from harness.report.parity import (
     plan_refresh,
 )
 from harness.report.reader import read_report
-from harness.report.render import findings_table, matrix_table, results_table, summary_table
+from harness.report.render import findings_table, leaks_table, matrix_table, results_table, summary_table
 from harness.report.writer import write_reports
 
 if TYPE_CHECKING:
@@ -497,6 +497,9 @@ def parity(
     if len(implementations) > 1:
         out.print(matrix_table(report))
         out.print(findings_table(report))
+    leaks = leaks_table(report)
+    if leaks is not None:
+        out.print(leaks)
     if not report.ok:
         if report.counts.failing:
             out.print(results_table(report, failing_only=True))

@@ -89,7 +89,7 @@ def test_html_has_a_column_per_implementation_and_a_drill_down_per_scenario(repo
         assert f'id="r-{impl}--errors-exit"' in section
     assert "&lt;script&gt;" in section and "<script>" not in section.replace("<script>(function", "")
     assert "+exec" in section and "lower-case exec" in section and "https://github.com/o/r/issues/1" in section
-    assert "compared: invocations, events, result, error, earlier_turns; differs: error" in section
+    assert "compared: invocations, leftover_process, events, result, error, earlier_turns; differs: error" in section
     assert "\\x1b[31mred" in section, "control characters from captured stderr are escaped"
     assert 'id="baseline-problems"' in page and "baselines/ts.yaml:9:3" in page
     # matrix cells link to the drill-down

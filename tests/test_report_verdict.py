@@ -60,9 +60,14 @@ def _report() -> Report:
     return Report.build(header, results, finished_at="2026-12-01T00:01:00Z")
 
 
+#: The conformance of :func:`_report`'s ``py``: 5 of its 5 x len(PORTABLE_PARTS) (scenario, part) pairs differ.
+_PERCENT = f"{100 * (5 * len(PORTABLE_PARTS) - 5) / (5 * len(PORTABLE_PARTS)):.1f}%"
+
+
 def test_conformance_counts_compared_scenario_part_pairs() -> None:
     figure = conformance(_report(), "py")
-    assert (figure.agreeing, figure.compared) == (5 * 5 - 5, 5 * 5) and figure.percent == "80.0%"
+    n = len(PORTABLE_PARTS)  # 5 compared results, each over every portable part; 5 leaves differ in one
+    assert (figure.agreeing, figure.compared) == (5 * n - 5, 5 * n) and figure.percent == _PERCENT
     assert conformance(_report(), "nobody").percent == "-"
 
 
@@ -75,7 +80,7 @@ def test_findings_table_puts_unexplained_first_with_an_example() -> None:
 
 def test_markdown_tells_each_finding_once_and_lists_skips_in_one_table() -> None:
     text = render_markdown(_report())
-    assert "### py: conformance 80.0%" in text and "| `originator` | sets its own originator | 4 |" in text
+    assert f"### py: conformance {_PERCENT}" in text and "| `originator` | sets its own originator | 4 |" in text
     assert text.count("### `a/known") == 0, "known divergences have no section of their own"
     assert "### `a/new` (py): diverged" in text and "`error/kind` added" in text
     assert text.count("## Skipped") == 1
@@ -92,5 +97,5 @@ def test_html_drill_down_shows_the_leaves_and_the_terminal_ends_with_findings() 
 def test_badges_are_green_only_when_nothing_fails(tmp_path: Path) -> None:
     (path,) = write_badges(_report(), tmp_path)
     svg = path.read_text()
-    assert path.name == "py.svg" and "80.0%" in svg and "#cf222e" in svg
+    assert path.name == "py.svg" and _PERCENT in svg and "#cf222e" in svg
     assert "#2ea44f" in badge_svg("ts", "100.0%", ok=True) and "&lt;" in badge_svg("<x>", "1", ok=True)

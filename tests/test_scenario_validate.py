@@ -19,8 +19,9 @@ OK_PLAN = "plan:\n  steps:\n    - replay: fixtures/ok.jsonl\n"
 CASES: dict[str, tuple[str, str]] = {
     "unknown_top_key": (
         "title: t\n" + OK_PLAN + "input: hi\nmdoe: run\n",
-        "6:1: mdoe: unknown key 'mdoe' (allowed: abort_after_ms, approvals, attachments, auto, description, "
-        "expect, input, interrupt, mode, options, output_schema, plan, tags, timeout, title, tools, transport, turns)",
+        "6:1: mdoe: unknown key 'mdoe' (allowed: abort_after_ms, approvals, attachments, auto, close_client, "
+        "description, expect, input, interrupt, mode, options, output_schema, plan, tags, timeout, title, tools, "
+        "transport, turns, walk_away)",
     ),
     "missing_title": (OK_PLAN + "input: hi\n", "1:1: missing required key 'title'"),
     "missing_plan": ("title: t\ninput: hi\n", "1:1: missing required key 'plan'"),
@@ -67,7 +68,8 @@ CASES: dict[str, tuple[str, str]] = {
     "bad_expect_key": (
         "title: t\n" + OK_PLAN + "input: hi\nexpect:\n  outcome.kind: exit\n",
         "7:3: expect.outcome.kind: invalid expectation key 'outcome.kind': the path must start with one of "
-        "divergence, earlier_turns, error, events, invocations, logs, replies, requests, result, telemetry",
+        "divergence, earlier_turns, error, events, invocations, leftover_process, logs, replies, requests, result, "
+        "telemetry",
     ),
     "bad_expect_op_value": (
         "title: t\n" + OK_PLAN + "input: hi\nexpect:\n  error exists: maybe\n",

@@ -413,6 +413,8 @@ def portable_case(scenario: Any, *, env: Mapping[str, str] | None = None) -> dic
             entry["thread"] = str(turn.thread)
         if turn.abort_after_ms is not None:
             entry["abort_after_ms"] = turn.abort_after_ms
+        if getattr(turn, "walk_away", None) is not None:
+            entry["walk_away"] = turn.walk_away.to_dict()
         turns.append(entry)
     return {
         "id": scenario.id,

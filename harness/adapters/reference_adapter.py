@@ -139,10 +139,14 @@ class ReferenceAdapter:
                     "usage": _jsonable(result.usage),
                 }
             else:
-                async with thread.run_streamed(turn["input"], turn_options) as stream:
-                    async for event in stream:
-                        events.append(serialize(event))
-                record["result"] = {"thread_id": thread.id, "final_response": None, "items": None, "usage": None}
+                from harness.scenario.walk_away import consume_stream, walk_away_of
+
+                walked = await consume_stream(
+                    lambda: thread.run_streamed(turn["input"], turn_options), walk_away_of(turn.get("walk_away")),
+                    lambda event: events.append(serialize(event)),
+                )
+                if not walked:
+                    record["result"] = {"thread_id": thread.id, "final_response": None, "items": None, "usage": None}
         except Exception as exc:  # noqa: BLE001 - a failure of the SDK under test is data
             record["error"] = _error(exc)
         finally:
@@ -164,6 +168,7 @@ async def _run_appserver(case: Mapping[str, Any], codex_path: str, workdir: str)
             input=turn["input"] if isinstance(turn["input"], str) else tuple(turn["input"]),
             mode=Mode(turn["mode"]),
             interrupt=turn.get("interrupt"),
+            close_client=(turn.get("close_client") or {}).get("when"),
         )
         for turn in case["turns"]
     ]

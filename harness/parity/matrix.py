@@ -169,7 +169,9 @@ def judge(
     expected = _unwrap(golden)
     compared = tuple(parts)
     if not portable:  # the reference is compared on its whole observation, whatever keys it has
-        compared += tuple(sorted((set(expected) | set(observation)) - set(parts)))
+        from harness.scenario.compare import EVIDENCE_KEYS  # evidence for the report, never compared
+
+        compared += tuple(sorted((set(expected) | set(observation)) - set(parts) - set(EVIDENCE_KEYS)))
     try:
         comparison = compare_parts(expected, observation, compared, portable=portable)
     except Exception as exc:

@@ -46,10 +46,10 @@ FORMAT_VERSION: Final = 3
 REFERENCE: Final = "reference"
 
 #: The top-level observation keys: the *parts* a comparison (and a baseline entry ``scenario:part``) names.
-PARTS: Final = ("invocations", "events", "result", "error", "earlier_turns", "telemetry", "logs")
+PARTS: Final = ("invocations", "leftover_process", "events", "result", "error", "earlier_turns", "telemetry", "logs")
 
 #: The parts every SDK reports through an adapter; ``telemetry`` and ``logs`` are the reference's own.
-PORTABLE_PARTS: Final = ("invocations", "events", "result", "error", "earlier_turns")
+PORTABLE_PARTS: Final = ("invocations", "leftover_process", "events", "result", "error", "earlier_turns")
 
 
 class Status(StrEnum):

@@ -20,10 +20,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.report.leaks import leak_markdown
 from harness.report.model import Report, Result, Status
 
 __all__ = [
     "findings_table",
+    "leaks_table",
     "STATUS_STYLES",
     "render_html",
     "render_junit",
@@ -268,6 +270,7 @@ def render_markdown(report: Report) -> str:
     out += [f"| **total** | **{counts.total}** |", ""]
     out += _md_implementations(report)
     out += _md_findings(report)
+    out += leak_markdown(report)
     out += _md_matrix(report)
     if report.baseline_problems:
         out += ["## Baseline problems", ""]
@@ -578,6 +581,41 @@ def _html_implementations(report: Report) -> str:
     )
 
 
+def _html_leaks(report: Report) -> str:
+    """``#leaks``: per implementation, the probes where codex was left running (docs/leak-probes.md)."""
+    from harness.report.leaks import leak_cells, leak_probes
+
+    cells = leak_cells(report)
+    if not cells:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(impl)}</td><td>{_e(', '.join(found) or 'none')}</td></tr>"
+        for impl, found in leak_probes(report).items()
+    )
+    detail = "".join(
+        f"<tr><td>{_e(c.scenario)}</td><td>{_e(c.implementation)}</td><td>{_e(c.text())}</td></tr>" for c in cells
+    )
+    return (
+        '<section id="leaks"><h2>Leak probes</h2><table><thead><tr><th>implementation</th><th>leaks in</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table><table><thead><tr><th>probe</th><th>implementation</th>"
+        f"<th>evidence</th></tr></thead><tbody>{detail}</tbody></table></section>"
+    )
+
+
+def leaks_table(report: Report) -> Table | None:
+    """The terminal view of the leak probes: per implementation, where it left codex running."""
+    from harness.report.leaks import leak_cells, leak_probes
+
+    if not leak_cells(report):
+        return None
+    table = Table(show_header=True, header_style="bold", title="leak probes: codex left running")
+    table.add_column("implementation", no_wrap=True)
+    table.add_column("leaks in", overflow="fold")
+    for implementation, found in leak_probes(report).items():
+        table.add_row(implementation, ", ".join(found) or "none")
+    return table
+
+
 def render_html(report: Report) -> str:
     """One self-contained page: counts (stable ids ``count-<status>``), the implementations, the matrix
     (``#matrix``, one column per implementation), a results table, and per scenario a drill-down with the
@@ -630,6 +668,7 @@ def render_html(report: Report) -> str:
             f'<section id="counts" class="counts">{count_boxes}</section>',
             '<ul class="meta">' + "".join(f"<li>{_e(m)}</li>" for m in meta) + "</ul>",
             _html_implementations(report),
+            _html_leaks(report),
             problems,
             _html_matrix(report),
             '<p><input id="filter" type="search" placeholder="filter scenarios by id"> '

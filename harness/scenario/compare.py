@@ -29,11 +29,24 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
+#: Observation keys that are evidence for the report, never compared and never in a golden (they differ on every
+#: run): the leak probes' pids and timings (:mod:`harness.scenario.leftover`).
+EVIDENCE_KEYS: tuple[str, ...] = ("process_evidence",)
+
+
 def unwrap_observation(data: dict[str, Any]) -> dict[str, Any]:
     """The observation inside a golden document (``{"meta": ..., "observation": ...}``), or ``data``
-    itself."""
+    itself, without its :data:`EVIDENCE_KEYS`."""
     inner = data.get("observation") if set(data) == {"meta", "observation"} else None
-    return inner if isinstance(inner, dict) else data
+    observation = inner if isinstance(inner, dict) else data
+    return without_evidence(observation)
+
+
+def without_evidence(observation: dict[str, Any]) -> dict[str, Any]:
+    """``observation`` without its :data:`EVIDENCE_KEYS` (itself when it has none)."""
+    if not any(key in observation for key in EVIDENCE_KEYS):
+        return observation
+    return {k: v for k, v in observation.items() if k not in EVIDENCE_KEYS}
 
 
 @dataclasses.dataclass(frozen=True)

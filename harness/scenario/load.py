@@ -40,6 +40,7 @@ from harness.scenario.model import (
     ToolSpec,
     TransportName,
     TurnSpec,
+    WalkAway,
     parse_expect_key,
 )
 from harness.scenario.select import matches_keyword
@@ -423,7 +424,7 @@ def _build(
     turns: list[TurnSpec] = []
     options = data.get("options", {})
     if "turns" in data:
-        for name in ("input", "mode", "abort_after_ms", "auto", "interrupt"):
+        for name in ("input", "mode", "abort_after_ms", "auto", "interrupt", "walk_away", "close_client"):
             if name in data:
                 err(
                     f"{name!r} cannot be combined with 'turns': give each turn its own {name}",
@@ -443,6 +444,8 @@ def _build(
                     abort_after_ms=raw.get("abort_after_ms"),
                     auto=_auto(raw, mode, ("turns", index), err),
                     interrupt=raw.get("interrupt"),
+                    walk_away=_walk_away(raw, mode, ("turns", index), err),
+                    close_client=_close_client(raw),
                     line=composed.at(("turns", index))[0],
                 )
             )
@@ -456,6 +459,8 @@ def _build(
                 abort_after_ms=data.get("abort_after_ms"),
                 auto=_auto(data, mode, (), err),
                 interrupt=data.get("interrupt"),
+                walk_away=_walk_away(data, mode, (), err),
+                close_client=_close_client(data),
                 line=composed.at(("input",))[0],
             )
         )
@@ -555,7 +560,7 @@ def _build(
 
 
 #: Keys (top level, per turn, in ``options``) that only an app-server scenario may use.
-_APPSERVER_ONLY = ("approvals", "tools", "interrupt")
+_APPSERVER_ONLY = ("approvals", "tools", "interrupt", "close_client")
 
 
 def _check_exec_only(data: Mapping[str, Any], err: Any) -> None:
@@ -566,6 +571,8 @@ def _check_exec_only(data: Mapping[str, Any], err: Any) -> None:
     for index, raw in enumerate(data.get("turns", ())):
         if "interrupt" in raw:
             err("'interrupt' applies only to transport: app-server", ("turns", index, "interrupt"), key=True)
+        if "close_client" in raw:
+            err("'close_client' applies only to transport: app-server", ("turns", index, "close_client"), key=True)
     if "thread_params" in data.get("options", {}):
         err("'thread_params' applies only to transport: app-server", ("options", "thread_params"), key=True)
 
@@ -612,6 +619,12 @@ def _check_appserver(
                 key=True)
         if turn.turn_options:
             err("app-server turns take no 'turn' options yet", (*where, "turn"), key=True)
+        if turn.close_client is not None and index < len(turns) - 1:
+            err("'close_client' closes the client: no turn can follow it (make it the last turn)",
+                (*where, "close_client"), key=True)
+        if turn.close_client is not None and turn.interrupt is not None:
+            err("'close_client' and 'interrupt' are two ways to end the turn: choose one", (*where, "close_client"),
+                key=True)
 
 
 def _approvals(raw: Mapping[str, Any] | None) -> ApprovalsSpec | None:
@@ -627,6 +640,23 @@ def _auto(raw: Mapping[str, Any], mode: Mode, at: JsonPath, err: Any) -> AutoSpe
         return None
     spec = spec or {}
     return AutoSpec(policy=dict(spec.get("policy", {})), tool_results=dict(spec.get("tool_results", {})))
+
+
+def _close_client(raw: Mapping[str, Any]) -> str | None:
+    """When an app-server leak probe closes the client (the schema checked the shape and the value)."""
+    spec = raw.get("close_client")
+    return str(spec["when"]) if isinstance(spec, Mapping) else None
+
+
+def _walk_away(raw: Mapping[str, Any], mode: Mode, at: JsonPath, err: Any) -> WalkAway | None:
+    """The leak probe of a turn (the schema checked its shape); walking away needs a stream to walk away from."""
+    spec = raw.get("walk_away")
+    if spec is None:
+        return None
+    if mode is not Mode.STREAMED:
+        err(f"'walk_away' applies only to mode: streamed (this turn's mode is {mode})", (*at, "walk_away"), key=True)
+        return None
+    return WalkAway(how=str(spec["how"]), after_events=int(spec["after_events"]))
 
 
 def _input(raw: str | list[dict[str, Any]]) -> str | tuple[Mapping[str, Any], ...]:

@@ -17,6 +17,7 @@ __all__ = [
     "APPROVAL_POLICIES",
     "AUTO_POLICY_KEYS",
     "BACKOFF_KEYS",
+    "CLOSE_CLIENT_WHEN",
     "EXPECT_OPERATORS",
     "OBSERVATION_KEYS",
     "RESERVED_KEYS",
@@ -30,6 +31,8 @@ __all__ = [
     "ToolSpec",
     "TransportName",
     "TurnSpec",
+    "WALK_AWAY_HOWS",
+    "WalkAway",
     "parse_expect_key",
 ]
 
@@ -43,6 +46,7 @@ OBSERVATION_KEYS: tuple[str, ...] = (
     "error",
     "events",
     "invocations",
+    "leftover_process",
     "logs",
     "replies",
     "requests",
@@ -262,6 +266,26 @@ class Expectation:
     column: int
 
 
+#: The ways a user walks away from a streamed turn (docs/leak-probes.md).
+WALK_AWAY_HOWS: tuple[str, ...] = ("break", "raise", "drop")
+
+#: When an app-server leak probe closes the client (``close_client: {when: ...}``, docs/adapters.md).
+CLOSE_CLIENT_WHEN: tuple[str, ...] = ("turn_started", "approval_pending")
+
+
+@dataclasses.dataclass(frozen=True)
+class WalkAway:
+    """A leak probe on a streamed turn: after ``after_events`` events the consumer ``break``s out of the loop,
+    ``raise``s inside it, or ``drop``s the stream without closing it (then a garbage collection). The user walked
+    away: the turn's record is the events seen, no result and no error (unless the SDK failed earlier)."""
+
+    how: str
+    after_events: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"how": self.how, "after_events": self.after_events}
+
+
 @dataclasses.dataclass(frozen=True)
 class TurnSpec:
     """One turn: its input, how it is driven, its turn options (merged over ``options.turn``)."""
@@ -275,6 +299,11 @@ class TurnSpec:
     auto: AutoSpec | None = None
     #: app-server only: ``on_request`` interrupts the turn once the first server request was handled.
     interrupt: str | None = None
+    #: exec, ``mode: streamed`` only: walk away from the stream after N events (a leak probe).
+    walk_away: WalkAway | None = None
+    #: app-server only: close the client while the turn is in progress (``turn_started``) or while a server
+    #: request is pending unanswered (``approval_pending``) -- a leak probe (:data:`CLOSE_CLIENT_WHEN`).
+    close_client: str | None = None
     line: int = 1
 
     def sdk_input(self) -> str | list[dict[str, Any]]:

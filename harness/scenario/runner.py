@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.scenario.compare import without_evidence
 from harness.scenario.model import Scenario
 from harness.scenario.transports import BASE_PATH, Transport, transport_for
 from harness.scenario.transports.exec import (
@@ -235,6 +236,6 @@ def golden_document(scenario: Scenario, observation: dict[str, Any]) -> dict[str
             "fixtures": list(scenario.fixtures),
             "modes": [str(mode) for mode in scenario.modes],
         },
-        "observation": observation,
+        "observation": without_evidence(observation),
     }
 

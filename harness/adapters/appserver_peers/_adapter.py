@@ -33,6 +33,7 @@ __all__ = [
     "TurnLog",
     "UnknownToolError",
     "answer_for",
+    "close_when",
     "serve",
     "to_jsonable",
     "turn_input",
@@ -84,6 +85,11 @@ class Case:
     env: Mapping[str, str]
     config: Mapping[str, Any]
 
+    @property
+    def holds_approvals(self) -> bool:
+        """A ``close_client: {when: approval_pending}`` probe: approvals stay unanswered whatever the policy."""
+        return any(close_when(turn) == "approval_pending" for turn in self.turns)
+
     @classmethod
     def from_json(cls, case: Mapping[str, Any]) -> Case:
         options = case.get("codex_options") or {}
@@ -114,6 +120,14 @@ class Case:
         return None
 
 
+def close_when(turn: Mapping[str, Any]) -> str | None:
+    """The turn's ``close_client`` moment (``turn_started`` / ``approval_pending``), or ``None``: when the application
+    closes the client mid-turn, in the SDK's idiom, and walks away (docs/adapters.md, "App-server: close_client")."""
+    spec = turn.get("close_client")
+    when = spec.get("when") if isinstance(spec, Mapping) else None
+    return str(when) if when is not None else None
+
+
 def turn_input(value: Any) -> list[dict[str, Any]]:
     """A case turn's input as ``turn/start`` items: text parts as ``text``, ``local_image`` as ``localImage``."""
     if isinstance(value, str):
@@ -141,7 +155,7 @@ def answer_for(case: Case, method: str, params: Mapping[str, Any] | None) -> Ans
     answers; anything else is ``unhandled``. No SDK here has an approval timeout, so ``timeout`` never answers."""
     params = params or {}
     if method in APPROVAL_METHODS:
-        policy = str(case.approvals.get("policy", "decline"))
+        policy = "none" if case.holds_approvals else str(case.approvals.get("policy", "decline"))
         if policy in ("none", "timeout"):
             return Answer("none")
         if policy == "empty":
@@ -197,6 +211,9 @@ class TurnLog:
     notifications: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     thread_id: str | None = None
     error: dict[str, Any] | None = None
+    #: the application closed the client mid-turn (``close_client``): no result, and what the SDK raised after
+    #: that is a consequence of the close, not the turn's error
+    walked_away: bool = False
 
     def add(self, method: str, params: Any) -> None:
         self.notifications.append({"method": method, "params": to_jsonable(params)})
@@ -208,8 +225,10 @@ class TurnLog:
                                              "items": None, "usage": None}
         else:
             result = self._run_result()
-        if self.error is not None:
+        if self.error is not None or self.walked_away:
             result = None
+        if self.walked_away:
+            return {"mode": self.mode, "events": list(events), "result": None, "error": None}
         return {"mode": self.mode, "events": list(events), "result": result, "error": self.error}
 
     def _run_result(self) -> dict[str, Any]:

@@ -14,7 +14,10 @@ that starts the thread *and* the turn, so the adapter uses it as an application 
 - one handler per server request kind: it returns the application's answer; a policy ``error``, an unknown or a
   raising tool raise (the SDK answers ``-32000`` with its own message); ``none`` waits until the case ends and is
   cancelled (no reply); a request the application has no answer for is left to the SDK's default by raising
-  ``LookupError`` (which the SDK also answers ``-32000``).
+  ``LookupError`` (which the SDK also answers ``-32000``);
+- ``close_client`` (a leak probe): ``await client.close()``, the SDK's own way to end a session (stdin closed, 1 s,
+  then ``terminate()``, 1 s, then ``kill()``), once ``turn/started`` came through ``responses_events`` or once an
+  approval is held unanswered; the turn's consumer is then cancelled, as an application that walked away drops it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ else:  # run as a script: its own folder is sys.path[0]
     import _adapter
 
 DISTRIBUTION = "codex-python-sdk"
-CAPABILITIES = ("run", "streamed", "transport:app-server", "interrupt", "dynamic_tools")
+CAPABILITIES = ("run", "streamed", "transport:app-server", "interrupt", "dynamic_tools", "close_client")
 HANDLERS = {
     "on_command_approval": "item/commandExecution/requestApproval",
     "on_file_change_approval": "item/fileChange/requestApproval",
@@ -62,6 +65,10 @@ class _Session:
         self.stop = stop
         self.sdk: Any = importlib.import_module("codex_python_sdk")
         self.requested = asyncio.Event()
+        #: ``turn/started`` came through the SDK (a ``close_client: turn_started`` moment)
+        self.started = asyncio.Event()
+        #: the application closed the client (``close_client``)
+        self.closed = False
 
     def handler(self, method: str) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
         async def answer(params: dict[str, Any]) -> dict[str, Any]:
@@ -120,10 +127,33 @@ class _Session:
                 log.thread_id = thread_id
                 if event.type and "/" in event.type and event.type != "thread/ready":
                     log.add(event.type, _params(event))
+                if event.type == "turn/started":
+                    self.started.set()
         finally:
             if interrupter is not None:
                 interrupter.cancel()
         return thread_id
+
+    async def _walk_away(self, client: Any, turn: Mapping[str, Any], log: _adapter.TurnLog,
+                         thread_id: str | None) -> None:
+        """``close_client``: the turn runs until its moment, then ``close()`` and the consumer is dropped."""
+        moment = self.started if _adapter.close_when(turn) == "turn_started" else self.requested
+        job = asyncio.ensure_future(self._turn(client, turn, log, thread_id))
+        waiter = asyncio.ensure_future(moment.wait())
+        await asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if waiter.done():
+            self.closed = True
+            log.walked_away = True
+            try:
+                await asyncio.wait_for(client.close(), 3.0)
+            except Exception as exc:  # noqa: BLE001 - whether the child is gone is the harness's to see
+                sys.stderr.write(f"close_client: {type(exc).__name__}: {exc}\n")
+            finally:
+                job.cancel()
+                await asyncio.gather(job, return_exceptions=True)
+        else:
+            waiter.cancel()
+            await job  # the turn ended (or failed) before the moment: that is the observation
 
     async def run(self, codex_path: str, workdir: str) -> list[dict[str, Any]]:
         client = self.sdk.AsyncCodexAgenticClient(
@@ -141,19 +171,23 @@ class _Session:
             for turn in self.case.turns:
                 log = _adapter.TurnLog(str(turn.get("mode", "run")), thread_id=thread_id)
                 try:
-                    thread_id = await self._turn(client, turn, log, thread_id)
+                    if _adapter.close_when(turn) is not None:
+                        await self._walk_away(client, turn, log, thread_id)
+                    else:
+                        thread_id = await self._turn(client, turn, log, thread_id)
                 except Exception as exc:  # noqa: BLE001 - the SDK's failure is the observation
                     log.error = _adapter.error_record(exc, self._kind(exc))
                 records.append(log.record())
-                if log.error is not None:
+                if log.error is not None or self.closed:
                     break
             return records
         finally:
             self.stop.set()
-            try:
-                await asyncio.wait_for(client.close(), 3.0)
-            except Exception as exc:  # noqa: BLE001 - a close failure does not change the observation
-                sys.stderr.write(f"close: {type(exc).__name__}: {exc}\n")
+            if not self.closed:  # after close_client the application already closed it and walked away
+                try:
+                    await asyncio.wait_for(client.close(), 3.0)
+                except Exception as exc:  # noqa: BLE001 - a close failure does not change the observation
+                    sys.stderr.write(f"close: {type(exc).__name__}: {exc}\n")
 
 
 def session(case: _adapter.Case, codex_path: str, workdir: str, stop: threading.Event) -> list[dict[str, Any]]:

@@ -12,7 +12,11 @@ protocol (``_adapter.py``). It uses the **low-level** ``openai_codex.client.Code
 - ``approval_handler(method, params) -> dict``: the SDK writes whatever it returns as the ``result``. So a policy
   ``error`` can only *raise* (which ends the SDK's only reader thread), ``none`` can only *block* (which holds the
   reader until the case ends), a dynamic tool that raises ends the reader too, and a request the application has
-  no answer for gets ``{}`` -- what the SDK's own default handler answers to anything but an approval.
+  no answer for gets ``{}`` -- what the SDK's own default handler answers to anything but an approval;
+- ``close_client`` (a leak probe): ``client.close()``, the SDK's own way to end a session (it closes stdin, then
+  SIGTERMs the child and waits 2 s, then SIGKILLs it) -- on ``turn/started`` from the turn's loop, or, with an
+  approval held unanswered in the reader thread, from a second thread; the held handler is then released (it
+  raises, which ends the SDK's reader and fails the turn's wait: a consequence of the close, not an error).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ else:  # run as a script: its own folder is sys.path[0]
     import _adapter
 
 DISTRIBUTION = "openai-codex"
-CAPABILITIES = ("run", "streamed", "local_image", "transport:app-server", "interrupt", "dynamic_tools")
+CAPABILITIES = ("run", "streamed", "local_image", "transport:app-server", "interrupt", "dynamic_tools", "close_client")
 
 
 def _kind(exc: BaseException) -> str:
@@ -49,12 +53,15 @@ class _Session:
         self.case = case
         self.stop = stop
         self.requested = threading.Event()
+        #: set once the application closed the client (``close_client``)
+        self.closed = threading.Event()
 
     def handler(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
         answer = _adapter.answer_for(self.case, method, params)
         if answer.kind == "none":
             self.requested.set()
-            self.stop.wait()  # never answer: all the handler can do is hold the reader thread
+            while not self.stop.wait(0.02) and not self.closed.is_set():
+                pass  # never answer: all the handler can do is hold the reader thread
             raise RuntimeError(f"{method}: left unanswered")
         if answer.delay:
             time.sleep(answer.delay)
@@ -80,6 +87,19 @@ class _Session:
         except Exception as exc:  # noqa: BLE001 - the turn's own call reports the failure
             sys.stderr.write(f"turn_interrupt failed: {type(exc).__name__}: {exc}\n")
 
+    def _close(self, client: Any) -> None:
+        """The application walks away: ``close()``, the SDK's idiom (and then nothing more)."""
+        try:
+            client.close()
+        finally:
+            self.closed.set()
+
+    def _close_on_request(self, client: Any) -> None:
+        while not self.requested.wait(0.02):
+            if self.stop.is_set() or self.closed.is_set():
+                return
+        self._close(client)
+
     def run(self, codex_path: str, workdir: str) -> list[dict[str, Any]]:
         client_mod: Any = importlib.import_module("openai_codex.client")
         config = client_mod.CodexConfig(codex_bin=codex_path, cwd=workdir, env=dict(self.case.env),
@@ -101,22 +121,33 @@ class _Session:
                     started = client.turn_start(thread_id, _adapter.turn_input(turn["input"]),
                                                 dict(turn.get("turn_options") or {}) or None)
                     turn_id = str(started.turn.id)
+                    when = _adapter.close_when(turn)
+                    if when == "approval_pending":
+                        threading.Thread(target=self._close_on_request, args=(client,), daemon=True).start()
                     if turn.get("interrupt") == "on_request":
                         threading.Thread(target=self._interrupt, args=(client, thread_id, turn_id),
                                          daemon=True).start()
                     while True:
                         notification = client.next_turn_notification(turn_id)
                         log.add(notification.method, notification.payload)
+                        if notification.method == "turn/started" and when == "turn_started":
+                            log.walked_away = True
+                            self._close(client)
+                            break
                         if notification.method == "turn/completed":
                             break
                 except Exception as exc:  # noqa: BLE001 - the SDK's failure is the observation
-                    log.error = _adapter.error_record(exc, _kind(exc))
+                    if self.closed.is_set():  # the wait the close failed: the application walked away
+                        log.walked_away = True
+                    else:
+                        log.error = _adapter.error_record(exc, _kind(exc))
                 records.append(log.record())
-                if log.error is not None:
+                if log.error is not None or self.closed.is_set():
                     break
         finally:
             self.stop.set()
-            client.close()
+            if not self.closed.is_set():  # the application's own clean-up; after close_client it has walked away
+                client.close()
         return records
 
 

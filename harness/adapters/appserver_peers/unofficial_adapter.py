@@ -14,7 +14,10 @@ Runs inside the SDK's venv and speaks the adapter protocol (``_adapter.py``), th
   decision cannot carry (``{}``, an error, no reply) makes it return ``None``, which leaves the request to the
   SDK's unhandled policy (no reply). Dynamic tools, elicitations and user input go through
   ``register_server_request_handler``: the handler returns the result or raises ``JsonRpcError(code, message)``;
-  a tool that raises (or is unknown) raises out of the handler, which the SDK answers with its own error.
+  a tool that raises (or is unknown) raises out of the handler, which the SDK answers with its own error;
+- ``close_client`` (a leak probe): ``await client.close()``, the SDK's own way to end a session, once
+  ``turn/started`` reached the thread's subscription or once an approval is held unanswered; then the turn is
+  left, as an application that walked away.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ else:  # run as a script: its own folder is sys.path[0]
     import _adapter
 
 DISTRIBUTION = "codex-python-sdk-unofficial"
-CAPABILITIES = ("run", "streamed", "local_image", "transport:app-server", "interrupt", "dynamic_tools")
+CAPABILITIES = ("run", "streamed", "local_image", "transport:app-server", "interrupt", "dynamic_tools", "close_client")
 OTHER_REQUESTS = ("item/tool/call", "item/tool/requestUserInput", "mcpServer/elicitation/request",
                   "item/permissions/requestApproval")
 
@@ -55,6 +58,10 @@ class _Session:
         self.completed = asyncio.Event()
         #: set when the notification subscription ends: the SDK saw its transport close
         self.closed = asyncio.Event()
+        #: ``turn/started`` reached the subscription (a ``close_client: turn_started`` moment)
+        self.started = asyncio.Event()
+        #: the application closed the client (``close_client``)
+        self.walked_away = False
 
     async def _hold(self) -> None:
         self.requested.set()
@@ -108,6 +115,8 @@ class _Session:
                 if log is None or notification.method == "thread/started":  # thread/start's, not the turn's
                     continue
                 log.add(str(notification.method), _field(notification, "params"))
+                if notification.method == "turn/started":
+                    self.started.set()
                 if notification.method == "turn/completed":
                     self.completed.set()
         finally:
@@ -144,12 +153,22 @@ class _Session:
         interrupter = None
         if turn.get("interrupt") == "on_request":
             interrupter = asyncio.ensure_future(self._interrupt(client, thread_id, turn_id))
+        when = _adapter.close_when(turn)
+        moment = self.started if when == "turn_started" else self.requested
         try:
             waits = [asyncio.ensure_future(self.completed.wait()), asyncio.ensure_future(self.closed.wait()),
+                     asyncio.ensure_future(moment.wait() if when is not None else asyncio.Event().wait()),
                      asyncio.ensure_future(asyncio.to_thread(self.stop.wait))]
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            for task in waits[:2]:
+            for task in waits[:3]:
                 task.cancel()
+            if when is not None and moment.is_set():
+                self.walked_away = log.walked_away = True
+                try:
+                    await asyncio.wait_for(client.close(), 3.0)
+                except Exception as exc:  # noqa: BLE001 - whether the child is gone is the harness's to see
+                    sys.stderr.write(f"close_client: {type(exc).__name__}: {exc}\n")
+                return
             if not self.completed.is_set():
                 if self.closed.is_set():
                     raise ConnectionError("the notification stream ended before turn/completed")
@@ -191,7 +210,7 @@ class _Session:
                     log.error = _adapter.error_record(exc, self._kind(exc))
                 self.log = None
                 records.append(log.record())
-                if log.error is not None:
+                if log.error is not None or self.walked_away:
                     break
             return records
         finally:
@@ -199,10 +218,11 @@ class _Session:
             watcher.cancel()
             if consumer is not None:
                 consumer.cancel()
-            try:
-                await asyncio.wait_for(client.close(), 3.0)
-            except Exception as exc:  # noqa: BLE001 - a close failure does not change the observation
-                sys.stderr.write(f"close: {type(exc).__name__}: {exc}\n")
+            if not self.walked_away:  # after close_client the application already closed it and walked away
+                try:
+                    await asyncio.wait_for(client.close(), 3.0)
+                except Exception as exc:  # noqa: BLE001 - a close failure does not change the observation
+                    sys.stderr.write(f"close: {type(exc).__name__}: {exc}\n")
 
 
 def session(case: _adapter.Case, codex_path: str, workdir: str, stop: threading.Event) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from harness.fake.appserver.engine import DEFAULT_TIMEOUT, ReplayEngine, causal_gates
     from harness.fake.appserver.faults import ErrorResponse, FaultError, Faults, UnknownMethod, parse_faults
+    from harness.fake.appserver.lifecycle import Lifetime, proc_starttime, read_process_log
     from harness.fake.appserver.normalize import PathMap, comparable, redact
     from harness.fake.appserver.recording import (
         MessageKind,
@@ -61,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "ErrorResponse": "harness.fake.appserver.faults",
     "FaultError": "harness.fake.appserver.faults",
     "Faults": "harness.fake.appserver.faults",
+    "Lifetime": "harness.fake.appserver.lifecycle",
     "MessageKind": "harness.fake.appserver.recording",
     "NO_REPLY": "harness.fake.appserver.driver",
     "NoReply": "harness.fake.appserver.driver",
@@ -88,6 +90,8 @@ _EXPORTS: dict[str, str] = {
     "make_driver": "harness.fake.appserver.replay",
     "parse_faults": "harness.fake.appserver.faults",
     "parse_recording": "harness.fake.appserver.recording",
+    "proc_starttime": "harness.fake.appserver.lifecycle",
+    "read_process_log": "harness.fake.appserver.lifecycle",
     "read_report": "harness.fake.appserver.report",
     "redact": "harness.fake.appserver.normalize",
     "replay_recording": "harness.fake.appserver.replay",
@@ -104,6 +108,7 @@ __all__ = [
     "ErrorResponse",
     "FaultError",
     "Faults",
+    "Lifetime",
     "MessageKind",
     "NO_REPLY",
     "NoReply",
@@ -131,6 +136,8 @@ __all__ = [
     "make_driver",
     "parse_faults",
     "parse_recording",
+    "proc_starttime",
+    "read_process_log",
     "read_report",
     "redact",
     "replay_recording",

@@ -44,12 +44,15 @@ def build_fake_appserver(
     faults: Mapping[str, Any] | Faults | None = None,
     report_path: Path | str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    process_log: Path | str | None = None,
 ) -> Path:
     """Write ``out_dir/codex`` replaying ``recording`` and return its path.
 
     ``faults`` overrides the faults the recording itself carries (a ``note`` with ``faults``); ``report_path``
     (default ``out_dir/report.json``) receives the JSON report when the connection ends; ``timeout`` is how long
-    the fake waits for the client's next recorded message (a request or a reply) before reporting it missing."""
+    the fake waits for the client's next recorded message (a request or a reply) before reporting it missing;
+    ``process_log`` (default ``out_dir/process.jsonl``) receives each process's identity and how it ended
+    (:mod:`.lifecycle`)."""
     if not isinstance(recording, Recording):
         recording = load_recording(recording)
     parsed = parse_faults(faults) if faults is not None else parse_faults(recording.meta.faults,
@@ -57,11 +60,13 @@ def build_fake_appserver(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = Path(report_path) if report_path is not None else out / "report.json"
+    life = Path(process_log) if process_log is not None else out / "process.jsonl"
     config = {
         "recording": str(recording.path.resolve()),
         "faults": parsed.to_dict(),
         "report": str(report.resolve()),
         "timeout": float(timeout),
+        "process_log": str(life.resolve()),
     }
     config_path = out / "appserver.json"
     write_text_atomic(config_path, json.dumps(config, indent=1) + "\n")

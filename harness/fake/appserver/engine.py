@@ -435,6 +435,10 @@ class ReplayEngine:
         """SIGTERM: like EOF (SDKs often SIGTERM right after closing stdin)."""
         self._close("sigterm")
 
+    def on_signal(self, how: str) -> None:
+        """Another fatal signal (``sigint``, ``sighup``): like EOF, the report names it."""
+        self._close(how)
+
     def _close(self, how: str) -> None:
         if self.finished:
             return

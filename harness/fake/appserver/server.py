@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from harness.fake.appserver.engine import ReplayEngine
 from harness.fake.appserver.faults import parse_faults
+from harness.fake.appserver.lifecycle import END_OF_REPLAY, ProcessLog
 from harness.fake.appserver.recording import load_recording
 from harness.fake.appserver.report import write_report
 
@@ -97,9 +98,12 @@ def _reader(stream: BinaryIO, lines: queue.Queue[bytes]) -> None:
 def main(config_path: str, argv: list[str]) -> int:
     """Serve one connection; return the exit status."""
     config: dict[str, Any] = json.loads(Path(config_path).read_text(encoding="utf-8"))
+    life = ProcessLog(config.get("process_log"))
+    life.start()
     overrides, error = parse_argv(argv)
     if error is not None:
         sys.stderr.write(f"error: {error}\n")
+        life.end("exited")
         return 2
     recording = load_recording(config["recording"])
     faults = parse_faults(config.get("faults") if config.get("faults") is not None else recording.meta.faults,
@@ -109,18 +113,29 @@ def main(config_path: str, argv: list[str]) -> int:
                           timeout=float(config.get("timeout", 10.0)), argv=tuple(argv))
 
     def on_sigterm(_signum: int, _frame: Any) -> None:
+        life.end("SIGTERM")
         raise _Terminated
 
+    def write_final_report(how: str) -> None:
+        if report_path is not None:
+            engine.on_signal(how)
+            write_report(report_path, engine.report())
+
+    life.install_fatal_handlers(write_final_report)
     signal.signal(signal.SIGTERM, on_sigterm)
-    lines: queue.Queue[bytes] = queue.Queue()
-    threading.Thread(target=_reader, args=(sys.stdin.buffer, lines), daemon=True).start()
-    sys.stderr.write("fake codex app-server (harness): replaying " + recording.name
-                     + (f" with overrides {len(overrides)}" if overrides else "") + "\n")
-    try:
+    try:  # from here on a SIGTERM is an ending like any other (outside, it would skip the report and os._exit)
+        lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=_reader, args=(sys.stdin.buffer, lines), daemon=True).start()
+        sys.stderr.write("fake codex app-server (harness): replaying " + recording.name
+                         + (f" with overrides {len(overrides)}" if overrides else "") + "\n")
         engine.start()
         while not engine.finished:
             deadline = engine.next_deadline()
             wait = None if deadline is None else max(0.0, deadline - engine.clock())
+            if wait is None and report_path is not None:
+                # about to wait with nothing to time (the recording is exhausted, or a hang fault): a client that
+                # never closes leaves the fake here until it is killed, so the report so far is written now
+                write_report(report_path, engine.report())
             try:
                 line = lines.get(timeout=wait)
             except queue.Empty:
@@ -134,6 +149,7 @@ def main(config_path: str, argv: list[str]) -> int:
         engine.on_terminate()
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the report write short
+        life.end(END_OF_REPLAY.get(engine.end, engine.end or "exited"))
         if report_path is not None:
             write_report(report_path, engine.report())
     return engine.exit_code

@@ -7,6 +7,7 @@ by the fake, and is an error rather than something to skip.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 
-__all__ = ["ENV_KEYS", "ImageRecord", "Invocation", "read_log"]
+__all__ = ["ENV_KEYS", "ImageRecord", "Invocation", "ProcessRecord", "read_ends", "read_log"]
 
 #: The environment variables every record carries (``None`` when unset): what an SDK sets for codex. A record also
 #: carries every other ``CODEX_*``/``OPENAI_*`` variable and ``RUST_LOG`` that was set (sorted, after these).
@@ -67,6 +68,9 @@ class Invocation:
     env: dict[str, str | None]
     output_schema: str | None
     images: tuple[ImageRecord, ...] = ()
+    #: The fake's own process (pid, process group, /proc starttime), for the leak probes; not part of equality
+    #: (it differs on every run). ``None`` in logs written before the field existed.
+    process: ProcessRecord | None = dataclasses.field(default=None, compare=False)
 
     @classmethod
     def from_json(cls, data: Any) -> Invocation:
@@ -79,7 +83,37 @@ class Invocation:
             env={k: env.get(k) for k in ENV_KEYS} | dict(env),
             output_schema=data["output_schema"],
             images=tuple(ImageRecord.from_json(i) for i in data.get("images", ())),
+            process=ProcessRecord.from_json(data) if "pid" in data else None,
         )
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """Which process an invocation was: ``starttime`` (field 22 of ``/proc/<pid>/stat``) tells it from a later
+    process given the same pid, so the harness never mistakes -- or kills -- a stranger."""
+
+    pid: int
+    pgid: int
+    starttime: int | None
+
+    @classmethod
+    def from_json(cls, data: Any) -> ProcessRecord:
+        return cls(pid=int(data["pid"]), pgid=int(data.get("pgid", data["pid"])), starttime=data.get("starttime"))
+
+
+def read_ends(log_path: Path) -> dict[tuple[int, int | None], str]:
+    """How each fake process ended, from ``<log>.ends``: ``(pid, starttime) -> "exit" | "SIGTERM" | ...``. A process
+    without an entry was killed by SIGKILL (or crashed) -- or is still running."""
+    try:
+        raw = Path(f"{log_path}.ends").read_bytes()
+    except FileNotFoundError:
+        return {}
+    ends: dict[tuple[int, int | None], str] = {}
+    for line in raw.split(b"\n"):
+        if line:
+            record = json.loads(line)
+            ends.setdefault((int(record["pid"]), record.get("starttime")), str(record["ended_by"]))
+    return ends
 
 
 def read_log(log_path: Path) -> list[Invocation]:

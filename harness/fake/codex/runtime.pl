@@ -155,6 +155,37 @@ if (defined $index && ref $step ne 'HASH') {
 
 $SIG{TERM} = 'IGNORE' if $step && $step->{t};
 
+# Leak probes (docs/leak-probes.md): the invocation record carries this process's pid, process group and
+# /proc starttime (so a reused pid is never mistaken for it), and <log>.ends gets one line saying how it ended --
+# "exit" (it ended by itself; written before its last output, so an SDK killing it after reading that output is
+# not a race) or the signal it received.  Each handler records, then re-raises the signal with its default
+# action, so the exit status the SDK sees is unchanged.  No end line means SIGKILL (or a crash).
+my $STARTTIME = do {
+    my $stat = slurp('/proc/self/stat');
+    (defined $stat && $stat =~ /\)\s+(.*)\z/s) ? (split ' ', $1)[19] : 'null';
+};
+my $ENDS = $log ne '' ? "$log.ends" : '';
+my $ENDED = 0;
+
+sub ended {
+    my ($how) = @_;
+    return if $ENDED || $ENDS eq '';
+    $ENDED = 1;
+    if (open(my $fh, '>>', $ENDS)) {
+        syswrite($fh, '{"pid":' . $$ . ',"starttime":' . $STARTTIME . ',"ended_by":' . js($how) . "}\n");
+        close $fh;
+    }
+}
+
+for my $sig (qw(TERM INT HUP PIPE)) {
+    next if $sig eq 'TERM' && $step && $step->{t};
+    $SIG{$sig} = sub {
+        ended("SIG$sig");
+        $SIG{$sig} = 'DEFAULT';
+        kill $sig, $$;    # blocked while this handler runs: delivered, with its default action, as it returns
+    };
+}
+
 my $stdin;
 if ($step && $step->{n}) {
     close STDIN;    # the writer gets EPIPE as soon as the pipe has no reader
@@ -197,6 +228,7 @@ if ($log ne '') {
         . ',"argv":[' . join(',', map { js($_) } @ARGV) . ']'
         . ',"stdin":' . js($stdin)
         . ',"cwd":' . js($cwd)
+        . ',"pid":' . $$ . ',"pgid":' . getpgrp() . ',"starttime":' . $STARTTIME
         . ',"env":{' . join(',', @env) . '}'
         . ',"output_schema":' . js($schema)
         . (@images ? ',"images":[' . join(',', map { image_record($_) } @images) . ']' : '') . "}\n";
@@ -210,6 +242,7 @@ if ($log ne '') {
 }
 
 if (!$step) {
+    ended('exit');
     my $n = scalar @RESUME;
     my $what = (defined $resume && $resume ne '') ? " (resume $resume)" : '';
     wr(\*STDERR, "harness fake codex: no step left for this invocation$what: the plan has $n step(s) and all"
@@ -218,8 +251,13 @@ if (!$step) {
 }
 
 my $out;
+my $last_op = $step->{o}[-1];
+# A step that never waits (no hang, no sleep) ends by itself whatever the SDK does meanwhile: record that now, so an
+# SDK that kills it while it is finishing (after a parse error, say) is not a race between two end records.
+ended('exit') unless grep { $_->[0] eq 'H' || $_->[0] eq 'S' } @{ $step->{o} };
 for my $op (@{ $step->{o} }) {
     my $t = $op->[0];
+    ended('exit') if ($op == $last_op && $t ne 'H' && $t ne 'S') || $t eq 'X' || $t eq 'K';
     if ($t eq 'W') {
         $out = slurp("$DIR/steps/$index.out") unless defined $out;
         wr(\*STDOUT, substr($out, $op->[1], $op->[2]));
@@ -244,4 +282,5 @@ for my $op (@{ $step->{o} }) {
         exit $op->[1];
     }
 }
+ended('exit');
 exit 0;

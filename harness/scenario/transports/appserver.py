@@ -19,6 +19,7 @@ import contextlib
 import copy
 import dataclasses
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,13 +40,16 @@ __all__ = [
     "AppServerTransport",
     "PreparedAppServer",
     "ToolHandler",
+    "appserver_leftover",
     "drive_reference",
     "thread_params",
     "workdir_turns",
 ]
 
 #: The parts every SDK is compared on over the app-server: the fake's side first, then the SDK's.
-APPSERVER_PARTS: tuple[str, ...] = ("requests", "replies", "divergence", "events", "result", "error", "earlier_turns")
+APPSERVER_PARTS: tuple[str, ...] = (
+    "requests", "replies", "divergence", "leftover_process", "events", "result", "error", "earlier_turns",
+)
 
 #: Longest the fake waits for the client's next recorded message before reporting it missing (seconds).
 _FAKE_TIMEOUT = 5.0
@@ -63,6 +67,8 @@ class PreparedAppServer:
     passed_env: dict[str, str]
     #: the scenario's turns with every ``local_image`` path made absolute in the workdir (:func:`workdir_turns`)
     turns: tuple[TurnSpec, ...] = ()
+    #: where each fake app-server process records its identity and its ending (:mod:`harness.fake.appserver.lifecycle`)
+    process_log: Path | None = None
 
     @property
     def workdir(self) -> Path:
@@ -230,8 +236,9 @@ async def drive_reference(
     """The reference app-server client through one session: one turn record per turn run. Shared by the runner
     and the reference adapter, so the two observe alike by construction."""
     from harness.reference.appserver import AppServerClient
+    from harness.scenario.transports.appserver_close import close_client_turn, holding_approvals
 
-    handler = ToolHandler(approvals, tools, bus=telemetry)
+    handler = ToolHandler(holding_approvals(approvals, turns), tools, bus=telemetry)
     records: list[dict[str, Any]] = []
     try:
         async with AppServerClient.spawn(
@@ -241,6 +248,9 @@ async def drive_reference(
             await client.initialize()
             thread = await client.thread_start(dict(params))
             for turn in turns:
+                if turn.close_client is not None:  # a leak probe: the client is closed mid-turn
+                    records.append(await close_client_turn(client, thread, turn, handler))
+                    break
                 record = await _run_turn(thread, turn, handler)
                 records.append(record)
                 if record["error"] is not None:
@@ -268,6 +278,7 @@ class AppServerTransport:
         layout = Layout(Path(workdir))
         layout.create()
         report = layout.workdir / "appserver-report.json"
+        process_log = layout.workdir / "appserver-process.jsonl"
         plan = dict(scenario.plan)
         try:
             fake = build_fake_appserver(
@@ -276,12 +287,13 @@ class AppServerTransport:
                 faults=plan.get("faults"),
                 report_path=report,
                 timeout=_fake_timeout(scenario),
+                process_log=process_log,
             )
         except HarnessError as exc:
             raise ScenarioError(getattr(exc, "message", str(exc)), path=scenario.path, field="plan") from exc
         env = dict(scenario.codex_options.get("env", {}))
         return PreparedAppServer(layout, fake, report, layout.env({}), layout.env(env),
-                                 workdir_turns(scenario.turns, layout.workdir))
+                                 workdir_turns(scenario.turns, layout.workdir), process_log)
 
     async def run_reference(
         self, scenario: Scenario, prepared: PreparedAppServer, telemetry: TelemetryBus | None
@@ -302,14 +314,18 @@ class AppServerTransport:
         )
 
     def fake_side(self, scenario: Scenario, prepared: PreparedAppServer) -> dict[str, Any]:
-        """``requests``, ``replies``, ``divergence`` from the fake's report (written when the session ended)."""
+        """``leftover_process`` (and its ``process_evidence``, report only) first -- called right after the SDK side
+        returned, it waits the grace period for the fake to be gone and kills a leftover --, then ``requests``,
+        ``replies``, ``divergence`` from the fake's report (written when the session ended; a fake left waiting
+        wrote it provisionally before it began to wait, so a leak shows as a leak and not as a lost report)."""
         from harness.fake.appserver import read_report
 
+        leftover = appserver_leftover(prepared.process_log, returned_at=time.monotonic())
         try:
             report = read_report(prepared.report)
         except (OSError, HarnessError, ValueError):
             report = None
-        return fake_parts(report)
+        return {**fake_parts(report), **leftover}
 
     def case(self, scenario: Scenario, prepared: PreparedAppServer) -> dict[str, Any]:
         """The portable app-server case (docs/adapters.md, "App-server cases")."""
@@ -320,6 +336,8 @@ class AppServerTransport:
             entry: dict[str, Any] = {"input": turn.sdk_input(), "mode": str(turn.mode), "turn_options": {}}
             if turn.interrupt is not None:
                 entry["interrupt"] = turn.interrupt
+            if turn.close_client is not None:
+                entry["close_client"] = {"when": turn.close_client}
             turns.append(entry)
         approvals = scenario.approvals.to_dict() if scenario.approvals is not None else {"policy": "decline"}
         return {
@@ -356,6 +374,30 @@ class AppServerTransport:
             correlation_ids=(cid,) if cid else (),
         )
         return normalize(data, context)
+
+
+def appserver_leftover(process_log: Path | None, *, returned_at: float) -> dict[str, Any]:
+    """``leftover_process`` and ``process_evidence`` of the fake app-server processes in ``process_log``, through
+    the transport-neutral check (:mod:`harness.scenario.leftover`). The fake's own endings that are not signals
+    (``stdin_closed``: the client closed the pipe; ``divergence``, ``timeout``, ``crash``) all mean it ended by itself
+    (``signal: null``); the evidence keeps the precise one as ``fake_ended_by``."""
+    from harness.fake.appserver import read_process_log
+    from harness.scenario.leftover import observe_processes, process_part
+
+    if process_log is None:
+        return {"leftover_process": [], "process_evidence": []}
+
+    def endings() -> dict[tuple[int, int | None], str]:
+        return {(life.process.pid, life.process.starttime): life.ended_by
+                for life in read_process_log(process_log) if life.ended_by is not None}
+
+    lives = read_process_log(process_log)
+    fates = observe_processes([life.process for life in lives], {}, returned_at=returned_at,
+                              read_ends=lambda: {k: v if v.startswith("SIG") else "exit" for k, v in endings().items()})
+    precise = endings()
+    evidence = [{**fate.evidence(), "fake_ended_by": precise.get((life.process.pid, life.process.starttime))}
+                for fate, life in zip(fates, lives, strict=True)]
+    return {"leftover_process": process_part(fates), "process_evidence": evidence}
 
 
 def _recorded_thread_ids(scenario: Scenario) -> tuple[str, ...]:

@@ -60,7 +60,7 @@ RECORDED_ENV: tuple[str, ...] = (
 )
 
 #: The parts every SDK reports on the exec transport (``telemetry`` and ``logs`` are the reference's own).
-EXEC_PARTS: tuple[str, ...] = ("invocations", "events", "result", "error", "earlier_turns")
+EXEC_PARTS: tuple[str, ...] = ("invocations", "leftover_process", "events", "result", "error", "earlier_turns")
 
 
 # ------------------------------------------------------------------------------------------- attachments
@@ -286,10 +286,14 @@ async def _run_turn(
             result = await thread.run(inputs, turn_options)
             record["result"] = _run_result(thread, result)
         elif turn.mode is Mode.STREAMED:
-            async with thread.run_streamed(inputs, turn_options) as stream:
-                async for event in stream:
-                    events.append(_event_line(event))
-            record["result"] = {"thread_id": thread.id, "final_response": None, "items": None, "usage": None}
+            from harness.scenario.walk_away import consume_stream
+
+            walked = await consume_stream(
+                lambda: thread.run_streamed(inputs, turn_options), turn.walk_away,
+                lambda event: events.append(_event_line(event)),
+            )
+            if not walked:
+                record["result"] = {"thread_id": thread.id, "final_response": None, "items": None, "usage": None}
         elif turn.mode is Mode.AUTO:
             kwargs = _auto_kwargs(turn.auto or AutoSpec(), sleeps)
             auto = await thread.run_auto(inputs, turn_options, **kwargs)
@@ -368,6 +372,16 @@ async def _run_turns(
 #: The reference exec driver, public for live mode's sandboxed worker (:mod:`harness.real.live`), which drives the
 #: same turns against the real codex.
 run_turns = _run_turns
+
+
+def leftover_parts(log: Path, *, returned_at: float) -> dict[str, Any]:
+    """``leftover_process`` (compared) and ``process_evidence`` (report only) of the fake processes in ``log``."""
+    from harness.fake.codex.log import read_ends, read_log
+    from harness.scenario.leftover import observe_processes, process_part
+
+    processes = [i.process for i in read_log(log) if i.process is not None]
+    fates = observe_processes(processes, {}, returned_at=returned_at, read_ends=lambda: read_ends(log))
+    return {"leftover_process": process_part(fates), "process_evidence": [f.evidence() for f in fates]}
 
 
 def recorded_invocations(log: Path, passed_env: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -506,8 +520,10 @@ class ExecTransport:
         return await _run_turns(scenario, prepared.layout, prepared.fake, telemetry, prepared.attachments)
 
     def fake_side(self, scenario: Scenario, prepared: PreparedFake) -> dict[str, Any]:
-        """``invocations``, from the fake's own log (never from the SDK)."""
-        return {"invocations": recorded_invocations(prepared.log, prepared.passed_env)}
+        """``invocations``, from the fake's own log (never from the SDK), and ``leftover_process``: whether each
+        fake process outlived the SDK call by the grace period (called right after the SDK side returned)."""
+        return {"invocations": recorded_invocations(prepared.log, prepared.passed_env),
+                **leftover_parts(prepared.log, returned_at=time.monotonic())}
 
     def case(self, scenario: Scenario, prepared: PreparedFake) -> dict[str, Any]:
         """The portable case an adapter runs (the hermetic base env merged under ``options.codex.env``); a staged

@@ -244,7 +244,12 @@ def _blank(value: Any) -> Any:
     return value
 
 
-def live_view(observation: Mapping[str, Any], parts: tuple[str, ...] = EXEC_PARTS) -> dict[str, Any]:
+#: What live mode compares: the exec parts but ``leftover_process`` (the real codex keeps no pid/end records; the
+#: fake's leak probes are judged against the fake only).
+LIVE_PARTS: tuple[str, ...] = tuple(part for part in EXEC_PARTS if part != "leftover_process")
+
+
+def live_view(observation: Mapping[str, Any], parts: tuple[str, ...] = LIVE_PARTS) -> dict[str, Any]:
     """The parts of a normalized observation live mode compares, with what changes run to run blanked (applied
     to the golden and to the live observation alike)."""
     out: dict[str, Any] = {part: _blank(observation.get(part)) for part in parts}
