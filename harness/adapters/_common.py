@@ -390,7 +390,7 @@ async def run_case(
 
     A streamed turn with ``walk_away`` records the N events received, ``result`` and ``error`` null (the user
     walked away: not the SDK's error); what the user still holds afterwards is appended to ``kept``, which the
-    caller keeps alive until its next request."""
+    caller keeps alive for the adapter's lifetime."""
     turns: Sequence[Mapping[str, Any]] = case.get("turns") or []
     if not turns:
         raise ValueError("case has no turns")
@@ -538,11 +538,11 @@ async def _loop(
     send: Callable[[Mapping[str, Any]], None],
 ) -> int:
     driver: Driver | None = None
-    # What a user who walked away from a streamed turn still holds: alive until the next request, while the
-    # harness watches whether codex outlives the turn.
+    # What a user who walked away from a streamed turn still holds: kept for the adapter's lifetime, as a user who
+    # keeps the turn object would (dropping it at the next request made the probe depend on whether the harness,
+    # running cases on several workers, had finished watching before that request came).
     kept: list[Any] = []
     while raw := await asyncio.to_thread(source.readline):
-        kept.clear()
         line = raw.strip()
         if not line:
             continue
